@@ -1,0 +1,74 @@
+package upstream
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// LoadBalancer picks a host from an immutable set. Pick is called
+// concurrently and must not block or allocate.
+type LoadBalancer interface {
+	// Pick returns a host, or nil when there is none to pick.
+	Pick() *Host
+}
+
+// LBFactory builds a LoadBalancer over hosts, which it must not modify.
+type LBFactory func(hosts []*Host) LoadBalancer
+
+// Names of the load balancers, as MOSN's lb_type writes them.
+const (
+	LBRandom     = "LB_RANDOM"
+	LBRoundRobin = "LB_ROUNDROBIN"
+)
+
+var lbs = map[string]LBFactory{}
+
+// RegisterLB makes a load balancer available by name. Call it only from
+// init; it panics on an empty or duplicate name.
+func RegisterLB(name string, f LBFactory) {
+	if name == "" || f == nil {
+		panic("upstream: RegisterLB with an empty name or nil factory")
+	}
+	if _, dup := lbs[name]; dup {
+		panic(fmt.Sprintf("upstream: load balancer %q registered twice", name))
+	}
+	lbs[name] = f
+}
+
+// LookupLB returns the factory registered under name.
+func LookupLB(name string) (LBFactory, bool) {
+	f, ok := lbs[name]
+	return f, ok
+}
+
+func init() {
+	RegisterLB(LBRandom, func(hosts []*Host) LoadBalancer { return randomLB(hosts) })
+	RegisterLB(LBRoundRobin, func(hosts []*Host) LoadBalancer { return &roundRobinLB{hosts: hosts} })
+}
+
+// randomLB picks uniformly, as MOSN's LB_RANDOM does (weights are ignored).
+type randomLB []*Host
+
+func (r randomLB) Pick() *Host {
+	switch len(r) {
+	case 0:
+		return nil
+	case 1:
+		return r[0]
+	}
+	return r[rand.IntN(len(r))]
+}
+
+// roundRobinLB takes the hosts in turn.
+type roundRobinLB struct {
+	hosts []*Host
+	next  atomic.Uint64
+}
+
+func (r *roundRobinLB) Pick() *Host {
+	if len(r.hosts) == 0 {
+		return nil
+	}
+	return r.hosts[(r.next.Add(1)-1)%uint64(len(r.hosts))]
+}
