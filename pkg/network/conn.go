@@ -63,6 +63,9 @@ type Options struct {
 type IOStats struct {
 	BytesRead    atomic.Int64
 	BytesWritten atomic.Int64
+	// BytesBuffered is a gauge: bytes queued for writing and not yet written,
+	// what back-pressure bounds.
+	BytesBuffered atomic.Int64
 }
 
 // pendingWrite is a span queued for writing and the buffer it belongs to.
@@ -532,7 +535,7 @@ func (c *Conn) Write(bufs ...*Buffer) error {
 		c.pending = append(c.pending, pendingWrite{p: b.Bytes(), owner: b})
 		n += int64(b.Len())
 	}
-	c.pendingBytes.Add(n)
+	c.addPending(n)
 	if c.writing || c.state == stateConnecting {
 		c.mu.Unlock()
 		c.checkWatermark()
@@ -673,8 +676,16 @@ func (c *Conn) writevFd(fd uintptr) bool {
 }
 
 // consumeLocked drops n written bytes from the head of the queue.
+// addPending adjusts the queued byte count and its gauge.
+func (c *Conn) addPending(n int64) {
+	c.pendingBytes.Add(n)
+	if c.opts.Stats != nil {
+		c.opts.Stats.BytesBuffered.Add(n)
+	}
+}
+
 func (c *Conn) consumeLocked(n int) {
-	c.pendingBytes.Add(-int64(n))
+	c.addPending(-int64(n))
 	i := 0
 	for ; i < len(c.pending) && n >= len(c.pending[i].p); i++ {
 		n -= len(c.pending[i].p)
@@ -695,7 +706,7 @@ func (c *Conn) releasePendingLocked() {
 		c.pending[i] = pendingWrite{}
 	}
 	c.pending = c.pending[:0]
-	c.pendingBytes.Store(0)
+	c.addPending(-c.pendingBytes.Load())
 }
 
 // checkWatermark fires EventWriteBufferHigh/Low when the queue crosses the

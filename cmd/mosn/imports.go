@@ -1,0 +1,8 @@
+package main
+
+// The extensions compiled into this binary: each registers itself by name
+// from its init, and configs refer to them by that name. This is the only
+// file with such imports.
+import (
+	_ "github.com/sidecar-mesh/mosn/pkg/proxy/tcpproxy" // network filter "tcp_proxy"
+)

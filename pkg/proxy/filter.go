@@ -1,0 +1,48 @@
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/upstream"
+)
+
+// Deps are what network filters are built with.
+type Deps struct {
+	Clusters *upstream.Manager
+	Logger   *slog.Logger
+}
+
+// ChainFactory installs a configured filter's per-connection state on each
+// new downstream connection. Install runs on the accepting path and must not
+// block.
+type ChainFactory interface {
+	Install(c *network.Conn) error
+}
+
+// NetworkFilterFactory builds a ChainFactory from the filter's raw config
+// (already validated by pkg/config where the filter is one of MOSN's own).
+// path is the config's JSON path, for error messages.
+type NetworkFilterFactory func(path string, raw json.RawMessage, deps Deps) (ChainFactory, error)
+
+var networkFilters = map[string]NetworkFilterFactory{}
+
+// RegisterNetworkFilter makes a network filter available by its config
+// type. Call it only from init; it panics on an empty or duplicate name.
+func RegisterNetworkFilter(name string, f NetworkFilterFactory) {
+	if name == "" || f == nil {
+		panic("proxy: RegisterNetworkFilter with an empty name or nil factory")
+	}
+	if _, dup := networkFilters[name]; dup {
+		panic(fmt.Sprintf("proxy: network filter %q registered twice", name))
+	}
+	networkFilters[name] = f
+}
+
+// LookupNetworkFilter returns the factory registered under name.
+func LookupNetworkFilter(name string) (NetworkFilterFactory, bool) {
+	f, ok := networkFilters[name]
+	return f, ok
+}

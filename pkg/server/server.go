@@ -1,0 +1,288 @@
+// Package server is where config becomes running objects: it builds the
+// cluster manager, the network filters and the listeners from a validated
+// config.Config, binds them, and drains and stops them.
+//
+// It is the one assembly point: it imports config and every runtime layer,
+// and only cmd/ imports it. Build binds nothing, so a config that cannot run
+// is refused before any port is taken; Start binds every listener or none.
+//
+//	config.Config ──► Build ──► upstream.Manager, network.Listener + proxy filters
+//	                              └─► Start (bind all, serve) ─► Shutdown (drain) / Close
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sidecar-mesh/mosn/pkg/config"
+	"github.com/sidecar-mesh/mosn/pkg/hwaccel"
+	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/proxy"
+	"github.com/sidecar-mesh/mosn/pkg/upstream"
+)
+
+// Options are the server's dependencies.
+type Options struct {
+	Logger   *slog.Logger     // nil means slog.Default()
+	PacketIO hwaccel.PacketIO // nil means the kernel's sockets
+}
+
+// Server owns the runtime objects built from one config.
+type Server struct {
+	log       *slog.Logger
+	clusters  *upstream.Manager
+	listeners []*network.Listener
+	graceful  time.Duration
+
+	closeOnce sync.Once
+}
+
+// Build makes the runtime objects for a validated cfg without binding
+// anything. Features of MOSN's schema that this build cannot run yet come
+// back as SeverityUnsupported problems naming their JSON path; anything else
+// that fails to build is SeverityError. On any such problem the Server is nil.
+func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	var ps config.Problems
+	checkTopLevel(cfg, &ps)
+
+	clusters := upstream.NewManager(opts.PacketIO, opts.Logger)
+	for i := range cfg.ClusterManager.Clusters {
+		buildCluster(&cfg.ClusterManager.Clusters[i], fmt.Sprintf("cluster_manager.clusters[%d]", i), clusters, &ps)
+	}
+
+	s := &Server{log: opts.Logger.With("component", "server"), clusters: clusters}
+	deps := proxy.Deps{Clusters: clusters, Logger: opts.Logger}
+	for si := range cfg.Servers {
+		srv := &cfg.Servers[si]
+		path := fmt.Sprintf("servers[%d]", si)
+		if srv.UseNetpollMode {
+			ps.Unsupportedf(path+".use_netpoll_mode", "true: the event-loop IO model (the goroutine-per-connection model serves every connection)")
+		}
+		s.graceful = srv.GracefulTimeout.D()
+		for li := range srv.Listeners {
+			lpath := fmt.Sprintf("%s.listeners[%d]", path, li)
+			if l := buildListener(&srv.Listeners[li], lpath, deps, opts, &ps); l != nil {
+				s.listeners = append(s.listeners, l)
+			}
+		}
+	}
+	if len(ps.Errors())+len(ps.Unsupported()) > 0 {
+		return nil, ps
+	}
+	return s, ps
+}
+
+func checkTopLevel(cfg *config.Config, ps *config.Problems) {
+	if len(cfg.DynamicResources) > 0 {
+		ps.Unsupportedf("dynamic_resources", "xDS; configure servers and cluster_manager statically")
+	}
+	if len(cfg.StaticResources) > 0 {
+		ps.Unsupportedf("static_resources", "xDS bootstrap resources; configure servers and cluster_manager statically")
+	}
+	if cfg.Admin != nil {
+		ps.Unsupportedf("admin", "the admin API")
+	}
+	if cfg.Metrics != nil && len(cfg.Metrics.Sinks) > 0 {
+		ps.Unsupportedf("metrics.sinks", "metrics sinks")
+	}
+	if cfg.Tracing != nil && cfg.Tracing.Enable {
+		ps.Unsupportedf("tracing.enable", "tracing")
+	}
+	if present(cfg.Pprof) {
+		ps.Unsupportedf("pprof", "the pprof server")
+	}
+}
+
+// present reports whether a raw config slot holds anything but null or {}.
+func present(raw json.RawMessage) bool {
+	switch string(raw) {
+	case "", "null", "{}":
+		return false
+	}
+	return true
+}
+
+func buildCluster(c *config.Cluster, path string, m *upstream.Manager, ps *config.Problems) {
+	before := len(*ps)
+	switch c.Type {
+	case "SIMPLE", "STATIC":
+	default:
+		ps.Unsupportedf(path+".type", "%q clusters (SIMPLE and STATIC run)", c.Type)
+	}
+	if _, ok := upstream.LookupLB(c.LbType); !ok {
+		ps.Unsupportedf(path+".lb_type", "%q (%s and %s run)", c.LbType, upstream.LBRandom, upstream.LBRoundRobin)
+	}
+	if c.HealthCheck != nil {
+		ps.Unsupportedf(path+".health_check", "active health checks")
+	}
+	if c.TLSContext.Enabled() {
+		ps.Unsupportedf(path+".tls_context", "upstream TLS")
+	}
+	if present(c.LBSubsetConfig) {
+		ps.Unsupportedf(path+".lb_subset_config", "subset load balancing")
+	}
+	if len(*ps) > before {
+		return
+	}
+	opts := upstream.ClusterOptions{
+		Name:        c.Name,
+		LB:          c.LbType,
+		BufferLimit: int(c.ConnBufferLimitBytes),
+	}
+	if c.ConnectTimeout != nil {
+		opts.ConnectTimeout = c.ConnectTimeout.D()
+	}
+	if c.IdleTimeout != nil {
+		opts.IdleTimeout = c.IdleTimeout.D()
+	}
+	if len(c.CircuitBreakers) > 0 {
+		opts.MaxConnections = int(c.CircuitBreakers[0].MaxConnections)
+	}
+	for _, h := range c.Hosts {
+		opts.Hosts = append(opts.Hosts, upstream.HostOptions{Address: h.Address, Weight: h.Weight})
+	}
+	if err := m.AddOrUpdate(opts); err != nil {
+		ps.Errorf(path, "%v", err)
+	}
+}
+
+func buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Options, ps *config.Problems) *network.Listener {
+	before := len(*ps)
+	if !lc.BindPort {
+		ps.Unsupportedf(path+".bind_port", "false: listeners that do not bind their own port (fed by use_original_dst)")
+	}
+	if lc.UseOriginalDst {
+		ps.Unsupportedf(path+".use_original_dst", "original destination")
+	}
+	if lc.Inspector {
+		ps.Unsupportedf(path+".inspector", "the TLS inspector")
+	}
+	for i, f := range lc.ListenerFilters {
+		ps.Unsupportedf(fmt.Sprintf("%s.listener_filters[%d].type", path, i), "%q: listener filters", f.Type)
+	}
+	if len(lc.AccessLogs) > 0 {
+		ps.Unsupportedf(path+".access_logs", "access logs")
+	}
+	for i, f := range lc.StreamFilters {
+		ps.Unsupportedf(fmt.Sprintf("%s.stream_filters[%d].type", path, i), "%q: stream filters", f.Type)
+	}
+
+	var chain []proxy.ChainFactory
+	for ci := range lc.FilterChains {
+		fc := &lc.FilterChains[ci]
+		cpath := fmt.Sprintf("%s.filter_chains[%d]", path, ci)
+		if fc.TLSContext.Enabled() {
+			ps.Unsupportedf(cpath+".tls_context", "TLS listeners")
+		}
+		for ti := range fc.TLSContextSet {
+			if fc.TLSContextSet[ti].Enabled() {
+				ps.Unsupportedf(fmt.Sprintf("%s.tls_context_set[%d]", cpath, ti), "TLS listeners")
+			}
+		}
+		for fi, f := range fc.Filters {
+			fpath := fmt.Sprintf("%s.filters[%d]", cpath, fi)
+			factory, ok := proxy.LookupNetworkFilter(f.Type)
+			switch {
+			case ok:
+			case f.Type == config.FilterProxy:
+				ps.Unsupportedf(fpath+".type", "%q: the L7 proxy for HTTP/1, HTTP/2 and RPC (only tcp_proxy runs so far)", f.Type)
+				continue
+			default:
+				ps.Errorf(fpath+".type", "%q: unknown network filter (known: %s)", f.Type, config.FilterTCPProxy)
+				continue
+			}
+			built, err := factory(fpath+".config", f.Config, deps)
+			if err != nil {
+				ps.Errorf(fpath+".config", "%v", err)
+				continue
+			}
+			chain = append(chain, built)
+		}
+	}
+	if len(*ps) > before {
+		return nil
+	}
+	lo := network.ListenerOptions{
+		Name:           lc.Name,
+		Address:        lc.Address,
+		MaxConnections: int(lc.MaxConnections),
+		Conn:           network.Options{BufferLimit: int(lc.PerConnBufferLimitBytes)},
+		PacketIO:       opts.PacketIO,
+		Logger:         opts.Logger.With("component", "listener"),
+		OnConn: func(c *network.Conn) error {
+			for _, f := range chain {
+				if err := f.Install(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	if lc.ConnectionIdleTimeout != nil {
+		lo.Conn.IdleTimeout = lc.ConnectionIdleTimeout.D()
+	}
+	return network.NewListener(lo)
+}
+
+// Clusters is the cluster manager.
+func (s *Server) Clusters() *upstream.Manager { return s.clusters }
+
+// Listeners are the listeners, in config order.
+func (s *Server) Listeners() []*network.Listener { return s.listeners }
+
+// GracefulTimeout is how long Shutdown waits for connections to finish.
+func (s *Server) GracefulTimeout() time.Duration { return s.graceful }
+
+// Start binds every listener, or none: if one cannot bind, those already
+// bound are closed and the error names the listener. Then all of them serve.
+func (s *Server) Start(ctx context.Context) error {
+	for i, l := range s.listeners {
+		if err := l.Listen(ctx); err != nil {
+			for _, bound := range s.listeners[:i] {
+				bound.StopAccepting()
+			}
+			return fmt.Errorf("listener %q: %w", l.Name(), err)
+		}
+	}
+	for _, l := range s.listeners {
+		l.Serve()
+		s.log.Info("listening", "listener", l.Name(), "address", l.Addr().String())
+	}
+	return nil
+}
+
+// Shutdown stops accepting on every listener at once, then waits for open
+// connections to finish until ctx is done, and closes what is left.
+func (s *Server) Shutdown(ctx context.Context) {
+	for _, l := range s.listeners {
+		l.StopAccepting()
+	}
+	var wg sync.WaitGroup
+	forced := make([]int, len(s.listeners))
+	for i, l := range s.listeners {
+		wg.Go(func() { forced[i] = l.Drain(ctx) })
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range forced {
+		total += n
+	}
+	s.log.Info("drained", "closed_by_force", total)
+}
+
+// Close stops accepting and closes every connection now.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		for _, l := range s.listeners {
+			l.StopAccepting()
+			l.CloseConns()
+		}
+	})
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests (or the benchmark) need on a fresh Debian machine.
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+
+want=()
+case "${1:-test}" in
+  test)  want=(curl) ;;
+  bench) want=(haproxy nginx util-linux) ;;   # util-linux: taskset
+  *) echo "usage: $0 test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+go mod download
