@@ -15,9 +15,9 @@ import (
 // with Retain first; while more than one reference exists nobody may modify
 // the contents.
 type Buffer struct {
-	b    []byte // readable bytes are b[off:]
-	off  int
-	refs atomic.Int32
+	b      []byte // readable bytes are b[off:]
+	off    int
+	refs   atomic.Int32
 	pooled *[]byte // the pooled array b lives in, or nil
 	tier   int8    // index into tiers of pooled
 }
@@ -125,7 +125,7 @@ func (buf *Buffer) Reserve(n int) {
 // spare returns the writable space after the readable bytes; commit makes n
 // of them readable. Together they let a reader fill the buffer in place.
 func (buf *Buffer) spare() []byte { return buf.b[len(buf.b):cap(buf.b)] }
-func (buf *Buffer) commit(n int) { buf.b = buf.b[:len(buf.b)+n] }
+func (buf *Buffer) commit(n int)  { buf.b = buf.b[:len(buf.b)+n] }
 
 // Retain adds a reference and returns buf, for handing the same bytes to a
 // second owner.

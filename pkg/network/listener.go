@@ -68,7 +68,7 @@ type Listener struct {
 	mu        sync.Mutex
 	conns     map[*Conn]struct{}
 	accepting bool
-	serving   bool // Serve was called; set before the accept loop starts
+	serving   bool          // Serve was called; set before the accept loop starts
 	drained   chan struct{} // closed when conns empties while draining
 	stopped   chan struct{} // closed when the accept loop exits
 }
