@@ -101,7 +101,6 @@ type Conn struct {
 
 	// Read side, owned by the reading goroutine.
 	rbuf       *Buffer
-	rn         int
 	rerr       error
 	readFn     func(fd uintptr) bool
 	lastActive atomic.Int64 // unix nanoseconds; kept only with an idle timeout
@@ -354,21 +353,24 @@ func (c *Conn) newConnection() {
 	}
 }
 
-// readOnce reads what is available into the read buffer, waiting for data
-// if there is none. The buffer is taken only once data has arrived, so an
-// idle connection holds no buffer.
-func (c *Conn) readOnce() (int, error) {
-	if c.raw == nil {
-		c.reserveRead()
-		n, err := c.nc.Read(c.rbuf.spare())
-		c.rbuf.commit(n)
-		return n, err
+// readAndDeliver reads and hands what arrives to the read filters until
+// reading is paused, the peer finishes, or an error (a deadline, a close)
+// ends it. Buffers are taken only once data has arrived, so an idle
+// connection holds none.
+func (c *Conn) readAndDeliver() error {
+	if c.raw != nil {
+		c.rerr = nil
+		if err := c.raw.Read(c.readFn); err != nil {
+			return err
+		}
+		return c.rerr
 	}
-	c.rn, c.rerr = 0, nil
-	if err := c.raw.Read(c.readFn); err != nil {
-		return 0, err
+	c.reserveRead()
+	n, err := c.nc.Read(c.rbuf.spare())
+	if n > 0 {
+		c.received(n)
 	}
-	return c.rn, c.rerr
+	return err
 }
 
 func (c *Conn) reserveRead() {
@@ -379,33 +381,50 @@ func (c *Conn) reserveRead() {
 	}
 }
 
-// readFd is called by the runtime poller with the socket; returning false
-// means "wait until readable and call again".
-func (c *Conn) readFd(fd uintptr) bool {
-	if c.rdisable.Load() > 0 {
-		return true // paused while waiting: read nothing, go back and wait
+// received counts n bytes just read into the buffer and delivers them.
+func (c *Conn) received(n int) {
+	c.rbuf.commit(n)
+	if c.opts.Stats != nil {
+		c.opts.Stats.BytesRead.Add(int64(n))
 	}
-	c.reserveRead()
+	if c.opts.IdleTimeout > 0 {
+		c.touch()
+	}
+	c.deliver(false)
+}
+
+// readFd runs inside the runtime poller's RawConn.Read with the socket;
+// returning false means "wait until readable and call again". It reads until
+// EAGAIN even after a short read: the peer's FIN may have come with the last
+// data, and the edge-triggered poller would not report it again.
+func (c *Conn) readFd(fd uintptr) bool {
 	for {
+		if c.rdisable.Load() > 0 || c.Closed() {
+			return true // go back to the read loop, which waits
+		}
+		c.reserveRead()
 		n, err := syscall.Read(int(fd), c.rbuf.spare())
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if c.rbuf.Len() == 0 {
-				c.rbuf.Release()
-				c.rbuf = nil
-			}
+			c.dropEmptyReadBuffer()
 			return false
 		case err != nil:
 			c.rerr = err
+			return true
 		case n == 0:
 			c.rerr = io.EOF
-		default:
-			c.rbuf.commit(n)
-			c.rn = n
+			return true
 		}
-		return true
+		c.received(n)
+	}
+}
+
+func (c *Conn) dropEmptyReadBuffer() {
+	if c.rbuf != nil && c.rbuf.Len() == 0 {
+		c.rbuf.Release()
+		c.rbuf = nil
 	}
 }
 
@@ -451,16 +470,7 @@ func (c *Conn) serve() {
 		c.nc.SetReadDeadline(time.Now().Add(c.opts.IdleTimeout))
 	}
 	for c.waitReadable() {
-		n, err := c.readOnce()
-		if n > 0 {
-			if c.opts.Stats != nil {
-				c.opts.Stats.BytesRead.Add(int64(n))
-			}
-			if c.opts.IdleTimeout > 0 {
-				c.touch()
-			}
-			c.deliver(false)
-		}
+		err := c.readAndDeliver()
 		if err == nil {
 			continue
 		}
