@@ -16,6 +16,7 @@ const module = "github.com/sidecar-mesh/mosn/"
 //	cmd ─► server ─► proxy ─► router, upstream ─► stream ─► protocol ─► network ─► hwaccel
 //	          └────► xds ─► config          log: a leaf used by all
 var allowed = map[string][]string{
+	"internal":     {},
 	"pkg/hwaccel":  {},
 	"pkg/log":      {},
 	"pkg/config":   {},
@@ -33,7 +34,7 @@ var allowed = map[string][]string{
 }
 
 // leaves may be imported by anything.
-var leaves = []string{"pkg/log"}
+var leaves = []string{"pkg/log", "internal/registry"}
 
 func owner(pkg string) (string, bool) {
 	best := ""

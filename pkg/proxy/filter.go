@@ -2,9 +2,9 @@ package proxy
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 
+	"github.com/sidecar-mesh/mosn/internal/registry"
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
 )
@@ -27,22 +27,16 @@ type ChainFactory interface {
 // path is the config's JSON path, for error messages.
 type NetworkFilterFactory func(path string, raw json.RawMessage, deps Deps) (ChainFactory, error)
 
-var networkFilters = map[string]NetworkFilterFactory{}
+var networkFilters = registry.New[NetworkFilterFactory]("network filter")
 
 // RegisterNetworkFilter makes a network filter available by its config
 // type. Call it only from init; it panics on an empty or duplicate name.
-func RegisterNetworkFilter(name string, f NetworkFilterFactory) {
-	if name == "" || f == nil {
-		panic("proxy: RegisterNetworkFilter with an empty name or nil factory")
-	}
-	if _, dup := networkFilters[name]; dup {
-		panic(fmt.Sprintf("proxy: network filter %q registered twice", name))
-	}
-	networkFilters[name] = f
-}
+func RegisterNetworkFilter(name string, f NetworkFilterFactory) { networkFilters.Register(name, f) }
 
 // LookupNetworkFilter returns the factory registered under name.
 func LookupNetworkFilter(name string) (NetworkFilterFactory, bool) {
-	f, ok := networkFilters[name]
-	return f, ok
+	return networkFilters.Lookup(name)
 }
+
+// NetworkFilterNames returns the registered network filter types, sorted.
+func NetworkFilterNames() []string { return networkFilters.Names() }

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,7 +196,7 @@ func buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Optio
 				ps.Unsupportedf(fpath+".type", "%q: the L7 proxy for HTTP/1, HTTP/2 and RPC (only tcp_proxy runs so far)", f.Type)
 				continue
 			default:
-				ps.Errorf(fpath+".type", "%q: unknown network filter (known: %s)", f.Type, config.FilterTCPProxy)
+				ps.Errorf(fpath+".type", "%q: unknown network filter (known: %s)", f.Type, strings.Join(proxy.NetworkFilterNames(), ", "))
 				continue
 			}
 			built, err := factory(fpath+".config", f.Config, deps)

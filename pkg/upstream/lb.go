@@ -1,9 +1,10 @@
 package upstream
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
+
+	"github.com/sidecar-mesh/mosn/internal/registry"
 )
 
 // LoadBalancer picks a host from an immutable set. Pick is called
@@ -22,25 +23,14 @@ const (
 	LBRoundRobin = "LB_ROUNDROBIN"
 )
 
-var lbs = map[string]LBFactory{}
+var lbs = registry.New[LBFactory]("load balancer")
 
 // RegisterLB makes a load balancer available by name. Call it only from
 // init; it panics on an empty or duplicate name.
-func RegisterLB(name string, f LBFactory) {
-	if name == "" || f == nil {
-		panic("upstream: RegisterLB with an empty name or nil factory")
-	}
-	if _, dup := lbs[name]; dup {
-		panic(fmt.Sprintf("upstream: load balancer %q registered twice", name))
-	}
-	lbs[name] = f
-}
+func RegisterLB(name string, f LBFactory) { lbs.Register(name, f) }
 
 // LookupLB returns the factory registered under name.
-func LookupLB(name string) (LBFactory, bool) {
-	f, ok := lbs[name]
-	return f, ok
-}
+func LookupLB(name string) (LBFactory, bool) { return lbs.Lookup(name) }
 
 func init() {
 	RegisterLB(LBRandom, func(hosts []*Host) LoadBalancer { return randomLB(hosts) })
