@@ -111,6 +111,10 @@ func start(c *cli.Context) error {
 	if srvCfg.Processor > 0 {
 		runtime.GOMAXPROCS(srvCfg.Processor)
 	}
+	// Catch signals before binding: a SIGTERM sent as soon as the listeners
+	// accept must drain, not kill the process with Go's default action.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	if err := srv.Start(context.Background()); err != nil {
 		return err
 	}
@@ -122,8 +126,6 @@ func start(c *cli.Context) error {
 	defer os.Remove(pidFile)
 	logger.Info("started", "version", version, "config", path, "pid", os.Getpid(), "pid_file", pidFile, "gomaxprocs", runtime.GOMAXPROCS(0))
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	sig := <-sigs
 	if sig == syscall.SIGINT {
 		logger.Info("SIGINT: stopping now")

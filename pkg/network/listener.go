@@ -164,25 +164,34 @@ func (l *Listener) filterAndHandle(a *Accepted) {
 
 func (l *Listener) handle(a *Accepted) {
 	c := NewServerConn(a.Conn, l.opts.Conn)
+	c.onClose = l.forget // before c is visible to CloseConns
 	l.mu.Lock()
-	if !l.accepting || (l.opts.MaxConnections > 0 && len(l.conns) >= l.opts.MaxConnections) {
+	switch {
+	case !l.accepting:
 		l.mu.Unlock()
-		l.stats.ConnectionReject.Add(1)
-		l.log.Warn("connection refused: listener at max_connections", "remote", a.Conn.RemoteAddr(), "max_connections", l.opts.MaxConnections)
-		a.Conn.Close()
+		l.reject(a, "listener stopped accepting")
+		return
+	case l.opts.MaxConnections > 0 && len(l.conns) >= l.opts.MaxConnections:
+		l.mu.Unlock()
+		l.reject(a, "listener at max_connections")
 		return
 	}
 	l.conns[c] = struct{}{}
-	l.mu.Unlock()
-	c.onClose = l.forget
 	l.stats.ConnectionTotal.Add(1)
 	l.stats.ConnectionActive.Add(1)
+	l.mu.Unlock()
 	if err := l.opts.OnConn(c); err != nil {
 		l.log.Warn("connection setup failed", "remote", a.Conn.RemoteAddr(), "err", err)
 		c.Close(CloseNoFlush)
 		return
 	}
 	c.Start()
+}
+
+func (l *Listener) reject(a *Accepted, reason string) {
+	l.stats.ConnectionReject.Add(1)
+	l.log.Warn("connection refused: "+reason, "remote", a.Conn.RemoteAddr(), "max_connections", l.opts.MaxConnections)
+	a.Conn.Close()
 }
 
 func (l *Listener) forget(c *Conn) {
