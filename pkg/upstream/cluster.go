@@ -32,11 +32,14 @@ type Host struct {
 	stats   HostStats
 }
 
-// HostStats count one host's connections.
+// HostStats count one host's connections and requests.
 type HostStats struct {
 	ConnectionTotal   atomic.Int64
 	ConnectionActive  atomic.Int64
 	ConnectionConFail atomic.Int64
+	// RequestActive is the number of requests in flight to the host, which
+	// the least-request load balancer reads.
+	RequestActive atomic.Int64
 }
 
 // Cluster is the host's cluster.
