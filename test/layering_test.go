@@ -23,12 +23,14 @@ var allowed = map[string][]string{
 	"pkg/network":  {"pkg/hwaccel"},
 	"pkg/protocol": {"pkg/network", "pkg/protocol"},
 	"pkg/stream":   {"pkg/protocol", "pkg/network"},
-	"pkg/router":   {"pkg/protocol"},
-	"pkg/upstream": {"pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel"},
+	// Route tables build themselves from the validated route config structs.
+	"pkg/router":    {"pkg/protocol", "pkg/config"},
+	"pkg/accesslog": {"pkg/protocol"},
+	"pkg/upstream":  {"pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel"},
 	// Network filters decode their own config slots with pkg/config.
-	"pkg/proxy":  {"pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config"},
+	"pkg/proxy":  {"pkg/accesslog", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config"},
 	"pkg/xds":    {"pkg/config"},
-	"pkg/server": {"pkg/proxy", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config", "pkg/xds"},
+	"pkg/server": {"pkg/accesslog", "pkg/proxy", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config", "pkg/xds"},
 	"cmd":        {"pkg/server", "pkg/config", "pkg/proxy", "pkg/xds"},
 	"test":       {"pkg", "cmd"},
 }

@@ -52,6 +52,12 @@ type ProxyFilter struct {
 	// TransparentProxy makes the proxy connect upstream from the
 	// downstream client's address.
 	TransparentProxy bool `json:"transparent_proxy,omitempty"`
+	// MaxRequestHeaderBytes bounds a request's line and headers; a larger
+	// head is answered with 431. Default 65536 (64 KiB). Our extension.
+	MaxRequestHeaderBytes uint32 `json:"max_request_header_bytes,omitempty"`
+	// MaxRequestBodyBytes bounds a request's body; a larger one is answered
+	// with 413. Default 0: unlimited. Our extension.
+	MaxRequestBodyBytes uint64 `json:"max_request_body_bytes,omitempty"`
 }
 
 // DecodeProxy decodes, completes with defaults and checks the config raw of

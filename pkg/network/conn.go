@@ -330,16 +330,26 @@ func (c *Conn) SetReadDisable(disable bool) {
 func (c *Conn) ReadDisabled() bool { return c.rdisable.Load() > 0 }
 
 // waitReadable blocks while reading is paused; false means the connection
-// closed meanwhile.
+// closed meanwhile. Bytes that were read but not consumed before the pause
+// are offered to the filters again on resume: a filter that pauses reading
+// until it can take more (an HTTP/1 server between pipelined requests)
+// finds them there without waiting for new bytes.
 func (c *Conn) waitReadable() bool {
-	for c.rdisable.Load() > 0 {
-		select {
-		case <-c.resume:
-		case <-c.done:
-			return false
+	for {
+		paused := false
+		for c.rdisable.Load() > 0 {
+			paused = true
+			select {
+			case <-c.resume:
+			case <-c.done:
+				return false
+			}
 		}
+		if !paused || c.rbuf == nil || c.rbuf.Len() == 0 {
+			return true
+		}
+		c.deliver(false)
 	}
-	return true
 }
 
 func (c *Conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }

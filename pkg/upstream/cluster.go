@@ -12,6 +12,7 @@ import (
 
 	"github.com/sidecar-mesh/mosn/pkg/hwaccel"
 	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/stream"
 )
 
 // ErrCircuitOpen is returned by NewConn when the cluster is at its
@@ -30,6 +31,27 @@ type Host struct {
 	HostOptions
 	cluster *Cluster
 	stats   HostStats
+	pools   sync.Map // protocol name → stream.ConnPool
+}
+
+// Pool returns the host's connection pool for a protocol, made with newPool
+// the first time it is asked for.
+func (h *Host) Pool(protocol string, newPool func(*Host) stream.ConnPool) stream.ConnPool {
+	if p, ok := h.pools.Load(protocol); ok {
+		return p.(stream.ConnPool)
+	}
+	// Racing first requests may each make a pool; one wins, and the others
+	// are dropped before they have made any connection.
+	p, _ := h.pools.LoadOrStore(protocol, newPool(h))
+	return p.(stream.ConnPool)
+}
+
+// closePools closes every pool of a host that left its cluster.
+func (h *Host) closePools() {
+	h.pools.Range(func(_, p any) bool {
+		p.(stream.ConnPool).Close()
+		return true
+	})
 }
 
 // HostStats count one host's connections and requests.
@@ -64,6 +86,9 @@ type ClusterOptions struct {
 	// MaxConnections is the circuit breaker on open connections to the whole
 	// cluster; 0 means unlimited.
 	MaxConnections int
+	// MaxRequestsPerConn closes a pooled connection after this many
+	// requests (max_request_per_conn); 0 means unlimited.
+	MaxRequestsPerConn int
 }
 
 // ClusterStats count a cluster's upstream connections, under MOSN's metric
@@ -102,6 +127,9 @@ func (c *Cluster) Stats() *ClusterStats { return &c.stats }
 // Hosts returns the current hosts; the slice must not be modified.
 func (c *Cluster) Hosts() []*Host { return c.set.Load().hosts }
 
+// MaxRequestsPerConn is how many requests a pooled connection carries.
+func (c *Cluster) MaxRequestsPerConn() int { return c.opts.Load().MaxRequestsPerConn }
+
 // ConnectTimeout is the cluster's connect timeout.
 func (c *Cluster) ConnectTimeout() time.Duration { return c.opts.Load().ConnectTimeout }
 
@@ -115,17 +143,41 @@ func (c *Cluster) update(opts ClusterOptions) error {
 	if !ok {
 		return fmt.Errorf("cluster %q: load balancer %q not supported yet", opts.Name, opts.LB)
 	}
+	// A host that stays (same address and options) keeps its object, and
+	// with it its stats and pooled connections; the others are closed.
+	kept := map[hostKey]*Host{}
+	if old := c.set.Load(); old != nil {
+		for _, h := range old.hosts {
+			kept[h.key()] = h
+		}
+	}
 	hosts := make([]*Host, len(opts.Hosts))
 	for i, ho := range opts.Hosts {
 		if ho.Weight == 0 {
 			ho.Weight = 1
 		}
-		hosts[i] = &Host{HostOptions: ho, cluster: c}
+		h := &Host{HostOptions: ho, cluster: c}
+		if old, ok := kept[h.key()]; ok {
+			h = old
+			delete(kept, h.key())
+		}
+		hosts[i] = h
 	}
 	c.opts.Store(&opts)
 	c.set.Store(&hostSet{hosts: hosts, lb: newLB(hosts)})
+	for _, gone := range kept {
+		gone.closePools()
+	}
 	return nil
 }
+
+// hostKey identifies a host across updates.
+type hostKey struct {
+	address string
+	weight  uint32
+}
+
+func (h *Host) key() hostKey { return hostKey{h.Address, h.Weight} }
 
 // NewConn makes an unconnected connection to h, counted against the
 // cluster's circuit breaker and stats. The caller adds its filters and
