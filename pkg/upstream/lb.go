@@ -19,8 +19,10 @@ type LBFactory func(hosts []*Host) LoadBalancer
 
 // Names of the load balancers, as MOSN's lb_type writes them.
 const (
-	LBRandom     = "LB_RANDOM"
-	LBRoundRobin = "LB_ROUNDROBIN"
+	LBRandom             = "LB_RANDOM"
+	LBRoundRobin         = "LB_ROUNDROBIN"
+	LBWeightedRoundRobin = "LB_WEIGHTED_ROUNDROBIN"
+	LBLeastRequest       = "LB_LEAST_REQUEST"
 )
 
 var lbs = registry.New[LBFactory]("load balancer")
@@ -35,7 +37,18 @@ func LookupLB(name string) (LBFactory, bool) { return lbs.Lookup(name) }
 func init() {
 	RegisterLB(LBRandom, func(hosts []*Host) LoadBalancer { return randomLB(hosts) })
 	RegisterLB(LBRoundRobin, func(hosts []*Host) LoadBalancer { return &roundRobinLB{hosts: hosts} })
+	RegisterLB(LBWeightedRoundRobin, newWeightedRoundRobin)
+	RegisterLB(LBLeastRequest, func(hosts []*Host) LoadBalancer { return leastRequestLB(hosts) })
 }
+
+// Interface guards.
+var (
+	_ LoadBalancer = randomLB(nil)
+	_ LoadBalancer = (*roundRobinLB)(nil)
+	_ LoadBalancer = (*smoothWRR)(nil)
+	_ LoadBalancer = (*interleavedWRR)(nil)
+	_ LoadBalancer = leastRequestLB(nil)
+)
 
 // randomLB picks uniformly, as MOSN's LB_RANDOM does (weights are ignored).
 type randomLB []*Host
@@ -62,3 +75,6 @@ func (r *roundRobinLB) Pick() *Host {
 	}
 	return r.hosts[(r.next.Add(1)-1)%uint64(len(r.hosts))]
 }
+
+// LBNames returns the registered load balancers, sorted.
+func LBNames() []string { return lbs.Names() }
