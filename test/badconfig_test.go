@@ -196,13 +196,13 @@ func TestUnsupportedConfigs(t *testing.T) {
 		path    string
 	}{
 		{"netpoll", []patch{{"servers[0].use_netpoll_mode", `true`}}, "servers[0].use_netpoll_mode"},
-		{"proxy filter", []patch{
-			{filter0, `{"type": "proxy", "config": {"downstream_protocol": "Http1", "router_config_name": "r"}}`},
+		{"HTTP/2 proxy filter", []patch{
+			{filter0, `{"type": "proxy", "config": {"downstream_protocol": "Http2", "router_config_name": "r"}}`},
 			{"servers[0].routers", `[{"router_config_name": "r", "virtual_hosts": [{"name": "vh", "domains": ["*"],
 				"routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "backend"}}]}]}]`},
-		}, filter0 + ".type"},
+		}, filter0 + ".config"},
 		{"listener without bind_port", []patch{{l1 + ".bind_port", ``}}, l1 + ".bind_port"},
-		{"least-request balancer", []patch{{cluster0 + ".lb_type", `"LB_LEAST_REQUEST"`}}, cluster0 + ".lb_type"},
+		{"maglev balancer", []patch{{cluster0 + ".lb_type", `"LB_MAGLEV"`}}, cluster0 + ".lb_type"},
 		{"STRICT_DNS cluster", []patch{{cluster0 + ".type", `"STRICT_DNS"`}}, cluster0 + ".type"},
 		{"health check", []patch{{cluster0 + ".health_check", `{"protocol": "tcp", "interval": "5s"}`}}, cluster0 + ".health_check"},
 		{"admin API", []patch{{"admin", `{"address": {"socket_address": {"address": "127.0.0.1", "port_value": 34901}}}`}}, "admin"},

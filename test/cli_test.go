@@ -24,7 +24,8 @@ func TestCLIVersion(t *testing.T) {
 }
 
 // TestCLIValidateSeed validates the seed config: it is valid, and the
-// proxy filter it uses is reported as not supported yet, at its path.
+// protocols its proxy filters use (SofaRpc, Http2) are reported as not
+// supported yet, at their path.
 func TestCLIValidateSeed(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(specs, "seed-config.json")
@@ -35,8 +36,8 @@ func TestCLIValidateSeed(t *testing.T) {
 	if !strings.Contains(stdout, "cannot run") {
 		t.Errorf("stdout %q does not say the config cannot run yet", stdout)
 	}
-	const path = "servers[0].listeners[0].filter_chains[0].filters[0].type"
-	if lineWith(stderr, file+": not supported yet: "+path+": ", `"proxy"`) == "" {
+	const path = "servers[0].listeners[0].filter_chains[0].filters[0].config"
+	if lineWith(stderr, file+": not supported yet: "+path+": ", `"Http2"`) == "" {
 		t.Errorf("stderr has no %q line for %s; stderr:\n%s", "not supported yet", path, stderr)
 	}
 	if strings.Contains(stderr, ": error: ") {

@@ -4,5 +4,7 @@ package main
 // from its init, and configs refer to them by that name. This is the only
 // file with such imports.
 import (
+	_ "github.com/sidecar-mesh/mosn/pkg/proxy/fault"    // stream filter "fault"
+	_ "github.com/sidecar-mesh/mosn/pkg/proxy/l7"       // network filter "proxy"
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/tcpproxy" // network filter "tcp_proxy"
 )

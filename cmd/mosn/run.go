@@ -118,6 +118,15 @@ func start(c *cli.Context) error {
 	if err := srv.Start(context.Background()); err != nil {
 		return err
 	}
+	reopen := make(chan os.Signal, 1)
+	signal.Notify(reopen, syscall.SIGUSR1)
+	go func() {
+		for range reopen { // log rotation: the files were moved away
+			if err := srv.ReopenLogs(); err != nil {
+				logger.Error("reopening access logs", "err", err)
+			}
+		}
+	}()
 	pidFile := pidFilePath(c, cfg)
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		srv.Close()

@@ -105,6 +105,7 @@ type Conn struct {
 	readFn     func(fd uintptr) bool
 	lastActive atomic.Int64 // unix nanoseconds; kept only with an idle timeout
 	rdisable   atomic.Int32
+	reading    atomic.Bool // a read goroutine runs (between Start and its end)
 	resume     chan struct{}
 	done       chan struct{} // closed when the connection closes
 
@@ -264,7 +265,10 @@ func (c *Conn) fire(e Event) {
 }
 
 // Start runs the read filters' OnNewConnection and begins reading.
-func (c *Conn) Start() { c.model.Start(c) }
+func (c *Conn) Start() {
+	c.reading.Store(true)
+	c.model.Start(c)
+}
 
 // Connect dials in the background. The outcome is EventConnected, after
 // which reading starts, or EventConnectFailed/EventConnectTimeout.
@@ -336,6 +340,9 @@ func (c *Conn) ReadDisabled() bool { return c.rdisable.Load() > 0 }
 // finds them there without waiting for new bytes.
 func (c *Conn) waitReadable() bool {
 	for {
+		if c.Closed() {
+			return false
+		}
 		paused := false
 		for c.rdisable.Load() > 0 {
 			paused = true
@@ -473,6 +480,11 @@ func (c *Conn) serve() {
 		if c.rbuf != nil {
 			c.rbuf.Release()
 			c.rbuf = nil
+		}
+		// A close while we were reading left the socket to us (closeWith).
+		c.reading.Store(false)
+		if c.Closed() {
+			c.nc.Close()
 		}
 	}()
 	c.newConnection()
@@ -809,10 +821,19 @@ func (c *Conn) closeWith(ev Event) {
 	}
 	onClose, nc := c.onClose, c.nc
 	c.mu.Unlock()
-	if nc != nil {
+	close(c.done)
+	switch {
+	case nc == nil:
+	case c.raw != nil && c.reading.Load():
+		// The read goroutine may be inside the poller's RawConn.Read —
+		// perhaps this very call comes from its filters — and closing the
+		// socket would wait for that read to return. Shut the socket down
+		// instead, which wakes the reader, and let it close the socket on
+		// its way out.
+		c.raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	default:
 		nc.Close()
 	}
-	close(c.done)
 	c.fire(ev)
 	if onClose != nil {
 		onClose(c)

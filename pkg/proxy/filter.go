@@ -5,14 +5,22 @@ import (
 	"log/slog"
 
 	"github.com/sidecar-mesh/mosn/internal/registry"
+	"github.com/sidecar-mesh/mosn/pkg/accesslog"
 	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/router"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
 )
 
 // Deps are what network filters are built with.
 type Deps struct {
 	Clusters *upstream.Manager
-	Logger   *slog.Logger
+	// Routers are the server's route tables by router_config_name.
+	Routers router.Tables
+	// AccessLogs are the listener's access logs.
+	AccessLogs []*accesslog.Logger
+	// StreamFilters are the listener's stream filters, in order.
+	StreamFilters []StreamFilter
+	Logger        *slog.Logger
 }
 
 // ChainFactory installs a configured filter's per-connection state on each

@@ -13,16 +13,19 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sidecar-mesh/mosn/pkg/accesslog"
 	"github.com/sidecar-mesh/mosn/pkg/config"
 	"github.com/sidecar-mesh/mosn/pkg/hwaccel"
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/proxy"
+	"github.com/sidecar-mesh/mosn/pkg/router"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
 )
 
@@ -39,7 +42,25 @@ type Server struct {
 	listeners []*network.Listener
 	graceful  time.Duration
 
+	accessLogs []*accesslog.Logger
+
 	closeOnce sync.Once
+}
+
+// closeLogs flushes and closes the access logs.
+func (s *Server) closeLogs() {
+	for _, l := range s.accessLogs {
+		l.Close()
+	}
+}
+
+// ReopenLogs reopens the access log files (after log rotation moved them).
+func (s *Server) ReopenLogs() error {
+	var errs []error
+	for _, l := range s.accessLogs {
+		errs = append(errs, l.Reopen())
+	}
+	return errors.Join(errs...)
 }
 
 // Build makes the runtime objects for a validated cfg without binding
@@ -59,7 +80,6 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 	}
 
 	s := &Server{log: opts.Logger.With("component", "server"), clusters: clusters}
-	deps := proxy.Deps{Clusters: clusters, Logger: opts.Logger}
 	for si := range cfg.Servers {
 		srv := &cfg.Servers[si]
 		path := fmt.Sprintf("servers[%d]", si)
@@ -67,17 +87,35 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 			ps.Unsupportedf(path+".use_netpoll_mode", "true: the event-loop IO model (the goroutine-per-connection model serves every connection)")
 		}
 		s.graceful = srv.GracefulTimeout.D()
+		tables, err := router.NewTables(srv.Routers)
+		if err != nil {
+			report(&ps, path+".routers", err)
+		}
+		deps := proxy.Deps{Clusters: clusters, Routers: tables, Logger: opts.Logger}
 		for li := range srv.Listeners {
 			lpath := fmt.Sprintf("%s.listeners[%d]", path, li)
-			if l := buildListener(&srv.Listeners[li], lpath, deps, opts, &ps); l != nil {
+			if l := s.buildListener(&srv.Listeners[li], lpath, deps, opts, &ps); l != nil {
 				s.listeners = append(s.listeners, l)
 			}
 		}
 	}
 	if len(ps.Errors())+len(ps.Unsupported()) > 0 {
+		s.closeLogs()
 		return nil, ps
 	}
 	return s, ps
+}
+
+// report adds err at path: as a feature not supported yet when it says so,
+// else as an error.
+func report(ps *config.Problems, path string, err error) {
+	if errors.Is(err, proxy.ErrNotSupported) || errors.Is(err, router.ErrNotSupported) {
+		// The problem's severity already says "not supported yet".
+		msg := strings.TrimSuffix(strings.TrimSuffix(err.Error(), ": "+proxy.ErrNotSupported.Error()), ": "+router.ErrNotSupported.Error())
+		ps.Unsupportedf(path, "%s", msg)
+		return
+	}
+	ps.Errorf(path, "%v", err)
 }
 
 func checkTopLevel(cfg *config.Config, ps *config.Problems) {
@@ -118,7 +156,7 @@ func buildCluster(c *config.Cluster, path string, m *upstream.Manager, ps *confi
 		ps.Unsupportedf(path+".type", "%q clusters (SIMPLE and STATIC run)", c.Type)
 	}
 	if _, ok := upstream.LookupLB(c.LbType); !ok {
-		ps.Unsupportedf(path+".lb_type", "%q (%s and %s run)", c.LbType, upstream.LBRandom, upstream.LBRoundRobin)
+		ps.Unsupportedf(path+".lb_type", "%q (these run: %s)", c.LbType, strings.Join(upstream.LBNames(), ", "))
 	}
 	if c.HealthCheck != nil {
 		ps.Unsupportedf(path+".health_check", "active health checks")
@@ -133,9 +171,10 @@ func buildCluster(c *config.Cluster, path string, m *upstream.Manager, ps *confi
 		return
 	}
 	opts := upstream.ClusterOptions{
-		Name:        c.Name,
-		LB:          c.LbType,
-		BufferLimit: int(c.ConnBufferLimitBytes),
+		Name:               c.Name,
+		LB:                 c.LbType,
+		BufferLimit:        int(c.ConnBufferLimitBytes),
+		MaxRequestsPerConn: int(c.MaxRequestPerConn),
 	}
 	if c.ConnectTimeout != nil {
 		opts.ConnectTimeout = c.ConnectTimeout.D()
@@ -154,7 +193,7 @@ func buildCluster(c *config.Cluster, path string, m *upstream.Manager, ps *confi
 	}
 }
 
-func buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Options, ps *config.Problems) *network.Listener {
+func (s *Server) buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Options, ps *config.Problems) *network.Listener {
 	before := len(*ps)
 	if !lc.BindPort {
 		ps.Unsupportedf(path+".bind_port", "false: listeners that do not bind their own port (fed by use_original_dst)")
@@ -168,11 +207,28 @@ func buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Optio
 	for i, f := range lc.ListenerFilters {
 		ps.Unsupportedf(fmt.Sprintf("%s.listener_filters[%d].type", path, i), "%q: listener filters", f.Type)
 	}
-	if len(lc.AccessLogs) > 0 {
-		ps.Unsupportedf(path+".access_logs", "access logs")
+	for i, al := range lc.AccessLogs {
+		l, err := accesslog.New(al.Path, al.Format)
+		if err != nil {
+			ps.Errorf(fmt.Sprintf("%s.access_logs[%d]", path, i), "%v", err)
+			continue
+		}
+		s.accessLogs = append(s.accessLogs, l)
+		deps.AccessLogs = append(deps.AccessLogs, l)
 	}
 	for i, f := range lc.StreamFilters {
-		ps.Unsupportedf(fmt.Sprintf("%s.stream_filters[%d].type", path, i), "%q: stream filters", f.Type)
+		fpath := fmt.Sprintf("%s.stream_filters[%d]", path, i)
+		factory, ok := proxy.LookupStreamFilter(f.Type)
+		if !ok {
+			ps.Unsupportedf(fpath+".type", "%q: this stream filter", f.Type)
+			continue
+		}
+		sf, err := factory(fpath+".config", f.Config)
+		if err != nil {
+			report(ps, fpath+".config", err)
+			continue
+		}
+		deps.StreamFilters = append(deps.StreamFilters, sf)
 	}
 
 	var chain []proxy.ChainFactory
@@ -190,18 +246,13 @@ func buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Optio
 		for fi, f := range fc.Filters {
 			fpath := fmt.Sprintf("%s.filters[%d]", cpath, fi)
 			factory, ok := proxy.LookupNetworkFilter(f.Type)
-			switch {
-			case ok:
-			case f.Type == config.FilterProxy:
-				ps.Unsupportedf(fpath+".type", "%q: the L7 proxy for HTTP/1, HTTP/2 and RPC (only tcp_proxy runs so far)", f.Type)
-				continue
-			default:
+			if !ok {
 				ps.Errorf(fpath+".type", "%q: unknown network filter (known: %s)", f.Type, strings.Join(proxy.NetworkFilterNames(), ", "))
 				continue
 			}
 			built, err := factory(fpath+".config", f.Config, deps)
 			if err != nil {
-				ps.Errorf(fpath+".config", "%v", err)
+				report(ps, fpath+".config", err)
 				continue
 			}
 			chain = append(chain, built)
@@ -276,6 +327,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 		total += n
 	}
 	s.log.Info("drained", "closed_by_force", total)
+	s.closeLogs()
 }
 
 // Close stops accepting and closes every connection now.
@@ -285,5 +337,6 @@ func (s *Server) Close() {
 			l.StopAccepting()
 			l.CloseConns()
 		}
+		s.closeLogs()
 	})
 }

@@ -1,0 +1,373 @@
+package l7
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sidecar-mesh/mosn/pkg/accesslog"
+	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/protocol"
+	codec "github.com/sidecar-mesh/mosn/pkg/protocol/http1"
+	"github.com/sidecar-mesh/mosn/pkg/router"
+	"github.com/sidecar-mesh/mosn/pkg/stream"
+	shttp1 "github.com/sidecar-mesh/mosn/pkg/stream/http1"
+	"github.com/sidecar-mesh/mosn/pkg/upstream"
+)
+
+// phase is where a request is in its life; each method below moves it on.
+type phase uint8
+
+const (
+	phaseReceive  phase = iota // request head arriving
+	phaseUpstream              // sent upstream, awaiting the response head
+	phaseRespond               // response head sent downstream, body flowing
+	phaseDone                  // logged; nothing more happens
+)
+
+// Response flags, as MOSN and Envoy write them in access logs.
+const (
+	flagNoRoute         = "NR"
+	flagNoHealthyHost   = "UH"
+	flagConnectFailure  = "UF"
+	flagUpstreamReset   = "UC"
+	flagOverflow        = "UO"
+	flagUpstreamTimeout = "UT"
+	flagDownstreamClose = "DC"
+	flagNoCluster       = "NC"
+	flagFault           = "FI"
+)
+
+// request is one downstream request and everything the proxy keeps for it.
+type request struct {
+	f    *Filter
+	down *shttp1.ServerStream
+
+	downstream downReceiver // the request's receiver, given to the stream layer
+	mu         sync.Mutex
+	phase      phase
+
+	start    time.Time
+	headers  protocol.Headers // the request as it goes upstream
+	route    *router.Route
+	cluster  *upstream.Cluster
+	reqEnd   bool // the downstream request has been received whole
+	bodySent bool // request body bytes went upstream: no retry after that
+	tries    int
+	cur      *attempt // the upstream attempt in flight
+	lastHost *upstream.Host
+	// downPaused: we paused reading the client while the upstream
+	// connection was backed up with its body.
+	downPaused bool
+
+	timeout  *time.Timer // the route's overall timeout
+	response protocol.Headers
+	status   int
+	flags    string
+	bytesIn  int64
+	bytesOut int64
+	respAt   time.Duration
+	reqAt    time.Duration
+}
+
+func newRequest(f *Filter, down *shttp1.ServerStream) *request {
+	r := &request{f: f, down: down, start: time.Now()}
+	r.downstream.r = r
+	return r
+}
+
+// downReceiver receives the downstream request.
+type downReceiver struct{ r *request }
+
+func (d *downReceiver) OnHeaders(h *protocol.Headers, end bool) {
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.headers.CopyFrom(h)
+	r.reqEnd = end
+	if end {
+		r.reqAt = time.Since(r.start)
+	}
+	r.down.SetWatermarks(downWatermarks{r})
+	r.receive()
+}
+
+func (d *downReceiver) OnData(p []byte, end bool) {
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bytesIn += int64(len(p))
+	if end {
+		r.reqEnd = true
+		r.reqAt = time.Since(r.start)
+	}
+	if r.cur == nil || r.phase == phaseDone {
+		return // answered locally: the body goes nowhere
+	}
+	b := network.GetBuffer(len(p))
+	b.Append(p)
+	if len(p) > 0 {
+		r.bodySent = true
+	}
+	r.cur.sender.SendData(b, end)
+}
+
+func (d *downReceiver) OnTrailers(t *protocol.Headers) {
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reqEnd = true
+	r.reqAt = time.Since(r.start)
+	if r.cur != nil && r.phase != phaseDone {
+		r.cur.sender.SendTrailers(t)
+	}
+}
+
+func (d *downReceiver) OnReset(stream.ResetReason) {
+	r := d.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.phase == phaseDone {
+		return
+	}
+	r.cancelAttempt()
+	r.flags = flagDownstreamClose
+	r.finish()
+}
+
+// downWatermarks pauses the upstream while the client reads slowly.
+type downWatermarks struct{ r *request }
+
+func (w downWatermarks) OnWriteBufferHigh(high bool) {
+	r := w.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != nil {
+		r.cur.pauseReading(high)
+	}
+}
+
+// receive runs the stream filters and routes the request.
+func (r *request) receive() {
+	for _, sf := range r.f.filters {
+		if status, body := sf.OnRequest(&r.headers); status != 0 {
+			r.flags = flagFault
+			r.localReply(status, body)
+			return
+		}
+	}
+	r.route = r.f.table.Match(&r.headers)
+	if r.route == nil {
+		r.flags = flagNoRoute
+		host, _ := r.headers.Get("host")
+		path, _ := r.headers.Get(protocol.Path)
+		r.localReply(404, "no route for host "+string(host)+" path "+string(path))
+		return
+	}
+	if status, body, ok := r.route.DirectResponse(); ok {
+		r.localReply(status, body)
+		return
+	}
+	if status, location, ok := r.route.Redirect(&r.headers); ok {
+		r.response.Reset()
+		r.response.AddString("location", location)
+		r.localReplyHeaders(status, "")
+		return
+	}
+	name := r.route.PickCluster(&r.headers)
+	if r.cluster = r.f.clusters.Get(name); r.cluster == nil {
+		r.flags = flagNoCluster
+		r.localReply(503, "cluster "+name+" not found")
+		return
+	}
+	r.prepareUpstreamHeaders()
+	if d := r.route.Timeout(); d > 0 {
+		r.timeout = time.AfterFunc(d, r.onTimeout)
+	}
+	r.tryUpstream()
+}
+
+// prepareUpstreamHeaders turns the downstream request into the upstream one.
+func (r *request) prepareUpstreamHeaders() {
+	h := &r.headers
+	codec.RemoveHopByHop(h)
+	if ra, ok := r.down.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		ip := ra.IP.String()
+		if prev, ok := h.Get("x-forwarded-for"); ok {
+			h.Set("x-forwarded-for", string(prev)+", "+ip)
+		} else {
+			h.AddString("x-forwarded-for", ip)
+		}
+	}
+	if !h.Has("x-forwarded-proto") {
+		h.AddString("x-forwarded-proto", "http")
+	}
+	r.route.RewriteRequest(h)
+}
+
+// tryUpstream makes one attempt: choose a host, take a stream from its pool,
+// send the head.
+func (r *request) tryUpstream() {
+	r.tries++
+	host := r.cluster.ChooseHost()
+	if host == nil {
+		r.flags = flagNoHealthyHost
+		r.localReply(503, "no healthy host in cluster "+r.cluster.Name())
+		return
+	}
+	a := &attempt{r: r, host: host}
+	sender, err := host.Pool(protoHTTP1, newPool).NewStream(a)
+	if err != nil {
+		r.flags = flagOverflow
+		r.localReply(503, "upstream overflow: "+err.Error())
+		return
+	}
+	a.sender = sender.(*shttp1.ClientStream)
+	host.Stats().RequestActive.Add(1)
+	r.lastHost = host
+	r.cur = a
+	r.phase = phaseUpstream
+	if d := r.route.PerTryTimeout(); d > 0 {
+		a.timer = time.AfterFunc(d, a.onTimeout)
+	}
+	var h protocol.Headers // the head is encoded before SendHeaders returns
+	h.CopyFrom(&r.headers)
+	a.sender.SendHeaders(&h, r.reqEnd)
+}
+
+// cancelAttempt abandons the attempt in flight, closing its connection.
+func (r *request) cancelAttempt() {
+	a := r.cur
+	if a == nil {
+		return
+	}
+	r.cur = nil
+	a.end()
+	a.sender.Cancel()
+}
+
+// retry reports whether another attempt may be made after a failure: the
+// route allows retries and has some left, and no request body has gone
+// upstream (bodies are streamed, not kept).
+func (r *request) retry(reusedAndEmpty bool) bool {
+	if r.bodySent {
+		return false
+	}
+	if reusedAndEmpty && r.tries == 1 {
+		// The server closed an idle keep-alive connection as we reused it:
+		// nothing reached it, so one more try is always safe.
+		return true
+	}
+	on, n := r.route.Retries()
+	return on && r.tries <= n
+}
+
+// onTimeout fires when the route's timeout passes.
+func (r *request) onTimeout() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.phase == phaseDone {
+		return
+	}
+	r.flags = flagUpstreamTimeout
+	r.cancelAttempt()
+	if r.phase == phaseRespond {
+		r.down.Abort()
+		r.finish()
+		return
+	}
+	r.localReply(504, "upstream request timeout")
+}
+
+// localReply answers the request from the proxy with a plain-text body.
+func (r *request) localReply(status int, body string) {
+	r.response.Reset()
+	r.localReplyHeaders(status, body)
+}
+
+func (r *request) localReplyHeaders(status int, body string) {
+	if body != "" {
+		body += "\n"
+		r.response.AddString("content-type", "text/plain; charset=utf-8")
+	}
+	r.response.AddString(protocol.Status, strconv.Itoa(status))
+	r.response.AddString("content-length", strconv.Itoa(len(body)))
+	r.status = status
+	r.phase = phaseRespond
+	if body == "" {
+		r.down.SendHeaders(&r.response, true)
+	} else {
+		r.down.SendHeaders(&r.response, false)
+		b := network.GetBuffer(len(body))
+		b.AppendString(body)
+		r.bytesOut += int64(len(body))
+		r.down.SendData(b, true)
+	}
+	r.finish()
+}
+
+// finish ends the request: timers stopped, host released, access logged.
+func (r *request) finish() {
+	if r.phase == phaseDone {
+		return
+	}
+	r.phase = phaseDone
+	if r.timeout != nil {
+		r.timeout.Stop()
+	}
+	if a := r.cur; a != nil {
+		r.cur = nil
+		a.end()
+	}
+	r.pauseDownstream(false)
+	r.writeAccessLog()
+}
+
+// pauseDownstream pauses or resumes reading the client. r.mu is held.
+func (r *request) pauseDownstream(pause bool) {
+	if pause == r.downPaused {
+		return
+	}
+	r.downPaused = pause
+	r.down.Conn().SetReadDisable(pause)
+}
+
+func (r *request) writeAccessLog() {
+	if len(r.f.logs) == 0 {
+		return
+	}
+	e := accesslog.Entry{
+		StartTime:        r.start,
+		RequestReceived:  r.reqAt,
+		ResponseReceived: r.respAt,
+		Duration:         time.Since(r.start),
+		BytesReceived:    r.bytesIn,
+		BytesSent:        r.bytesOut,
+		Protocol:         protoHTTP1,
+		ResponseCode:     r.status,
+		ResponseFlags:    r.flags,
+		RequestHeaders:   &r.headers,
+		ResponseHeaders:  &r.response,
+	}
+	if r.cluster != nil {
+		e.UpstreamCluster = r.cluster.Name()
+	}
+	if c := r.down.Conn(); c != nil {
+		e.DownstreamLocalAddr = addrString(c.LocalAddr())
+		e.DownstreamRemoteAddr = addrString(c.RemoteAddr())
+	}
+	if r.lastHost != nil {
+		e.UpstreamHost = r.lastHost.Address
+	}
+	for _, l := range r.f.logs {
+		l.Log(&e)
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}

@@ -1,0 +1,408 @@
+package http1
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/protocol"
+	codec "github.com/sidecar-mesh/mosn/pkg/protocol/http1"
+	"github.com/sidecar-mesh/mosn/pkg/stream"
+)
+
+// ErrPoolClosed is returned by NewStream on a closed pool.
+var ErrPoolClosed = errors.New("connection pool closed")
+
+// Dialer makes an unconnected upstream connection (with the cluster's
+// circuit breaker, limits and stats applied) and says how long a connect may
+// take.
+type Dialer func() (*network.Conn, time.Duration, error)
+
+// PoolOptions configure a Pool.
+type PoolOptions struct {
+	Dial Dialer
+	// MaxRequestsPerConn closes a connection after this many requests; 0 is
+	// unlimited.
+	MaxRequestsPerConn int
+	Limits             codec.Limits
+}
+
+// Pool is a ping-pong pool: one request at a time per connection, idle
+// connections reused most recent first. A connection that saw any error, or
+// whose response did not allow reuse, is closed rather than returned.
+type Pool struct {
+	opts PoolOptions
+
+	mu     sync.Mutex
+	idle   []*clientConn
+	closed bool
+}
+
+var _ stream.ConnPool = (*Pool)(nil)
+
+// NewPool makes an empty pool.
+func NewPool(opts PoolOptions) *Pool { return &Pool{opts: opts} }
+
+// NewStream sends a request on an idle connection, or on a new one (whose
+// request waits in its write queue until it has connected).
+func (p *Pool) NewStream(r stream.Receiver) (stream.Sender, error) {
+	cc, err := p.take()
+	if err != nil {
+		return nil, err
+	}
+	return cc.newStream(r), nil
+}
+
+func (p *Pool) take() (*clientConn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrPoolClosed
+	}
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		cc := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		if !cc.conn.Closed() {
+			p.mu.Unlock()
+			cc.reused = true
+			return cc, nil
+		}
+	}
+	p.mu.Unlock()
+	conn, timeout, err := p.opts.Dial()
+	if err != nil {
+		return nil, err
+	}
+	cc := &clientConn{pool: p, conn: conn, dec: codec.NewResponseDecoder(p.opts.Limits)}
+	conn.AddReadFilter(cc)
+	conn.AddEventListener(cc)
+	conn.Connect(timeout)
+	return cc, nil
+}
+
+// release takes back a connection whose exchange completed cleanly.
+func (p *Pool) release(cc *clientConn) {
+	p.mu.Lock()
+	if !p.closed && !cc.conn.Closed() {
+		p.idle = append(p.idle, cc)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	cc.conn.Close(network.CloseNoFlush)
+}
+
+// forget drops a closed connection from the idle list.
+func (p *Pool) forget(cc *clientConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, c := range p.idle {
+		if c == cc {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return
+		}
+	}
+}
+
+// Close closes the idle connections; busy ones close when their exchange ends.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, cc := range idle {
+		cc.conn.Close(network.CloseNoFlush)
+	}
+}
+
+// IdleConns is the number of idle connections.
+func (p *Pool) IdleConns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// clientConn is one upstream connection of a pool.
+type clientConn struct {
+	pool     *Pool
+	conn     *network.Conn
+	dec      *codec.Decoder
+	requests int
+	reused   bool // it has carried a request before
+
+	mu       sync.Mutex
+	active   *ClientStream
+	decoding *ClientStream // the stream whose response the decoder expects
+}
+
+// ClientStream is one request on an upstream connection and the sender of it.
+type ClientStream struct {
+	cc         *clientConn
+	receiver   stream.Receiver
+	head       *network.Buffer // held back to go out with the first body bytes
+	chunked    bool
+	sentBody   bool // some request body bytes have been queued
+	requestEnd bool
+	gotBytes   bool // some response bytes have arrived
+	reused     bool
+	method     []byte
+}
+
+var _ stream.Sender = (*ClientStream)(nil)
+
+func (cc *clientConn) newStream(r stream.Receiver) *ClientStream {
+	cc.requests++
+	st := &ClientStream{cc: cc, receiver: r, reused: cc.reused}
+	cc.mu.Lock()
+	cc.active = st
+	cc.mu.Unlock()
+	return st
+}
+
+// Reused reports whether the connection had carried a request before: a
+// request that fails on one before any response byte arrived may simply
+// have met the server closing an idle connection, and is safe to retry.
+func (st *ClientStream) Reused() bool { return st.reused }
+
+// ResponseStarted reports whether any response byte has arrived.
+func (st *ClientStream) ResponseStarted() bool { return st.gotBytes }
+
+// BodySent reports whether request body bytes have been queued.
+func (st *ClientStream) BodySent() bool { return st.sentBody }
+
+// Conn is the upstream connection.
+func (st *ClientStream) Conn() *network.Conn { return st.cc.conn }
+
+// SendHeaders sends the request head. Without a content-length, a request
+// that has a body is sent chunked. Hop-by-hop fields must already be gone.
+func (st *ClientStream) SendHeaders(h *protocol.Headers, endStream bool) error {
+	if m, ok := h.Get(protocol.Method); ok {
+		// The read goroutine hands it to the response decoder (HEAD
+		// responses have no body); cc.mu orders the two.
+		st.cc.mu.Lock()
+		st.method = append(st.method[:0], m...)
+		st.cc.mu.Unlock()
+	}
+	if !endStream && !h.Has("content-length") {
+		h.Set("transfer-encoding", "chunked")
+		st.chunked = true
+	}
+	b := network.GetBuffer(1024)
+	codec.AppendRequestHead(b, h)
+	if endStream {
+		st.requestEnd = true
+		return st.cc.conn.Write(b)
+	}
+	st.head = b
+	return nil
+}
+
+// SendData sends request body bytes, with the held-back head in the same write.
+func (st *ClientStream) SendData(data *network.Buffer, endStream bool) error {
+	var bufs [5]*network.Buffer
+	out := bufs[:0]
+	if st.head != nil {
+		out = append(out, st.head)
+		st.head = nil
+	}
+	if data.Len() > 0 {
+		st.sentBody = true
+		if st.chunked {
+			size := network.GetBuffer(16)
+			appendHex(size, data.Len())
+			size.AppendString("\r\n")
+			crlf := network.GetBuffer(16)
+			crlf.AppendString("\r\n")
+			out = append(out, size, data, crlf)
+		} else {
+			out = append(out, data)
+		}
+	} else {
+		data.Release()
+	}
+	if endStream {
+		st.requestEnd = true
+		if st.chunked {
+			last := network.GetBuffer(16)
+			codec.AppendLastChunk(last, nil)
+			out = append(out, last)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return st.cc.conn.Write(out...)
+}
+
+// SendTrailers ends a chunked request with trailers.
+func (st *ClientStream) SendTrailers(t *protocol.Headers) error {
+	var bufs [2]*network.Buffer
+	out := bufs[:0]
+	if st.head != nil {
+		out = append(out, st.head)
+		st.head = nil
+	}
+	st.requestEnd = true
+	if st.chunked {
+		last := network.GetBuffer(256)
+		codec.AppendLastChunk(last, t)
+		out = append(out, last)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return st.cc.conn.Write(out...)
+}
+
+// Cancel abandons the exchange (a timeout, the client went away): the
+// connection is closed, as its response can no longer be told apart.
+func (st *ClientStream) Cancel() {
+	if st.head != nil {
+		st.head.Release()
+		st.head = nil
+	}
+	st.cc.mu.Lock()
+	if st.cc.active == st {
+		st.cc.active = nil
+	}
+	st.cc.mu.Unlock()
+	st.cc.conn.Close(network.CloseNoFlush)
+}
+
+func (cc *clientConn) current() *ClientStream {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.active
+}
+
+// reading returns the active stream for the read goroutine, telling the
+// decoder the method of the request being answered.
+func (cc *clientConn) reading() *ClientStream {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.active != nil && cc.decoding != cc.active {
+		cc.dec.SetRequestMethod(cc.active.method)
+		cc.decoding = cc.active
+	}
+	return cc.active
+}
+
+// detach ends st's hold on the connection and reports whether it had it.
+func (cc *clientConn) detach(st *ClientStream) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.active != st || st == nil {
+		return false
+	}
+	cc.active = nil
+	return true
+}
+
+// OnNewConnection implements network.ReadFilter.
+func (cc *clientConn) OnNewConnection(*network.Conn) network.FilterStatus { return network.Continue }
+
+// OnData decodes the response.
+func (cc *clientConn) OnData(_ *network.Conn, buf *network.Buffer, end bool) network.FilterStatus {
+	st := cc.reading()
+	if st == nil {
+		// Bytes nobody asked for: the connection cannot be trusted.
+		buf.Drain(buf.Len())
+		cc.conn.Close(network.CloseNoFlush)
+		return network.Stop
+	}
+	if buf.Len() > 0 {
+		st.gotBytes = true
+	}
+	for {
+		ev, err := cc.dec.Decode(buf)
+		if err == nil && ev == codec.EventNeedMore && end {
+			ev, err = cc.dec.Finish()
+			if err == nil && ev == codec.EventNeedMore {
+				err = errors.New("connection closed before the response")
+			}
+		}
+		if err != nil {
+			if cc.detach(st) {
+				st.receiver.OnReset(stream.ResetProtocolError)
+			}
+			cc.conn.Close(network.CloseNoFlush)
+			return network.Stop
+		}
+		switch ev {
+		case codec.EventNeedMore:
+			if f, ok := st.receiver.(stream.Flusher); ok {
+				f.Flush()
+			}
+			return network.Stop
+		case codec.EventHead:
+			if s := cc.dec.Status(); s >= 100 && s < 200 {
+				continue // interim: the final response follows
+			}
+			st.receiver.OnHeaders(cc.dec.Head(), cc.dec.Body() == codec.BodyNone)
+			if cc.dec.Body() == codec.BodyNone {
+				cc.responseDone(st)
+				return network.Stop
+			}
+		case codec.EventData:
+			st.receiver.OnData(cc.dec.Data(), false)
+		case codec.EventEnd:
+			if s := cc.dec.Status(); s >= 100 && s < 200 {
+				continue
+			}
+			if t := cc.dec.Trailers(); t.Len() > 0 {
+				st.receiver.OnTrailers(t)
+			} else {
+				st.receiver.OnData(nil, true)
+			}
+			cc.responseDone(st)
+			return network.Stop
+		}
+	}
+}
+
+// responseDone returns the connection to the pool if it can carry another
+// request, and closes it otherwise.
+func (cc *clientConn) responseDone(st *ClientStream) {
+	if !cc.detach(st) {
+		return
+	}
+	max := cc.pool.opts.MaxRequestsPerConn
+	if cc.dec.KeepAlive() && st.requestEnd && (max == 0 || cc.requests < max) {
+		cc.pool.release(cc)
+		return
+	}
+	cc.conn.Close(network.CloseFlush)
+}
+
+// OnEvent implements network.EventListener.
+func (cc *clientConn) OnEvent(_ *network.Conn, e network.Event) {
+	switch {
+	case e.IsClose():
+		cc.pool.forget(cc)
+		st := cc.current()
+		if !cc.detach(st) {
+			return
+		}
+		reason := stream.ResetConnectionClosed
+		if e == network.EventConnectFailed || e == network.EventConnectTimeout {
+			reason = stream.ResetConnectFailure
+		}
+		st.receiver.OnReset(reason)
+	case e == network.EventWriteBufferHigh, e == network.EventWriteBufferLow:
+		if st := cc.current(); st != nil {
+			if w, ok := st.receiver.(stream.Watermarks); ok {
+				w.OnWriteBufferHigh(e == network.EventWriteBufferHigh)
+			}
+		}
+	}
+}
+
+// appendHex writes n in hexadecimal, as chunk sizes are written.
+func appendHex(dst *network.Buffer, n int) {
+	var b [16]byte
+	dst.Append(strconv.AppendInt(b[:0], int64(n), 16))
+}
