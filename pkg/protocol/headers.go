@@ -44,12 +44,8 @@ func (h *Headers) Len() int { return h.live }
 // Add appends a field; name is lower-cased as it is copied.
 func (h *Headers) Add(name, value []byte) {
 	n0 := len(h.arena)
-	for _, c := range name {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		h.arena = append(h.arena, c)
-	}
+	h.arena = append(h.arena, name...)
+	lower(h.arena[n0:])
 	n1 := len(h.arena)
 	h.arena = append(h.arena, value...)
 	h.fields = append(h.fields, field{int32(n0), int32(n1), int32(len(h.arena))})

@@ -149,6 +149,7 @@ type ClientStream struct {
 	requestEnd bool
 	gotBytes   bool // some response bytes have arrived
 	reused     bool
+	headEnded  bool // the response has no body: OnHeaders said endStream
 	method     []byte
 }
 
@@ -342,20 +343,21 @@ func (cc *clientConn) OnData(_ *network.Conn, buf *network.Buffer, end bool) net
 			if s := cc.dec.Status(); s >= 100 && s < 200 {
 				continue // interim: the final response follows
 			}
-			st.receiver.OnHeaders(cc.dec.Head(), cc.dec.Body() == codec.BodyNone)
-			if cc.dec.Body() == codec.BodyNone {
-				cc.responseDone(st)
-				return network.Stop
-			}
+			// A response without a body (HEAD, 204, 304) is over with its
+			// head; the decoder's EventEnd for it follows.
+			st.headEnded = cc.dec.Body() == codec.BodyNone
+			st.receiver.OnHeaders(cc.dec.Head(), st.headEnded)
 		case codec.EventData:
 			st.receiver.OnData(cc.dec.Data(), false)
 		case codec.EventEnd:
 			if s := cc.dec.Status(); s >= 100 && s < 200 {
 				continue
 			}
-			if t := cc.dec.Trailers(); t.Len() > 0 {
+			switch t := cc.dec.Trailers(); {
+			case st.headEnded:
+			case t.Len() > 0:
 				st.receiver.OnTrailers(t)
-			} else {
+			default:
 				st.receiver.OnData(nil, true)
 			}
 			cc.responseDone(st)
