@@ -231,9 +231,9 @@ func (r *request) tryUpstream() {
 	if d := r.route.PerTryTimeout(); d > 0 {
 		a.timer = time.AfterFunc(d, a.onTimeout)
 	}
-	var h protocol.Headers // the head is encoded before SendHeaders returns
-	h.CopyFrom(&r.headers)
-	a.sender.SendHeaders(&h, r.reqEnd)
+	// SendHeaders may add framing (transfer-encoding: chunked); that stays
+	// right for a retry of the same request.
+	a.sender.SendHeaders(&r.headers, r.reqEnd)
 }
 
 // cancelAttempt abandons the attempt in flight, closing its connection.
