@@ -183,7 +183,18 @@ func buildCluster(c *config.Cluster, path string, m *upstream.Manager, ps *confi
 		opts.IdleTimeout = c.IdleTimeout.D()
 	}
 	if len(c.CircuitBreakers) > 0 {
-		opts.MaxConnections = int(c.CircuitBreakers[0].MaxConnections)
+		cb := c.CircuitBreakers[0]
+		opts.MaxConnections = int(cb.MaxConnections)
+		opts.MaxRequests = int(cb.MaxRequests)
+		opts.MaxRetries = int(cb.MaxRetries)
+		if cb.MaxPendingRequests > 0 {
+			// Requests never wait for a connection here (each gets a
+			// pooled or a new one), so there is no queue to bound.
+			ps.Warnf(path+".circuit_breakers[0].max_pending_requests", "ignored: requests do not queue for connections; max_requests bounds requests in flight")
+		}
+	}
+	if len(c.CircuitBreakers) > 1 {
+		ps.Unsupportedf(path+".circuit_breakers[1]", "thresholds per priority (only the first, default, entry applies)")
 	}
 	for _, h := range c.Hosts {
 		opts.Hosts = append(opts.Hosts, upstream.HostOptions{Address: h.Address, Weight: h.Weight})

@@ -89,19 +89,58 @@ type ClusterOptions struct {
 	// MaxRequestsPerConn closes a pooled connection after this many
 	// requests (max_request_per_conn); 0 means unlimited.
 	MaxRequestsPerConn int
+	// MaxRequests is the circuit breaker on requests in flight to the
+	// cluster; 0 means unlimited.
+	MaxRequests int
+	// MaxRetries is the circuit breaker on retries in flight; 0 means
+	// unlimited.
+	MaxRetries int
 }
 
 // ClusterStats count a cluster's upstream connections, under MOSN's metric
 // names (upstream_ prefix and cluster label added by the exporter).
 type ClusterStats struct {
-	network.IOStats                    // connection bytes read/written
-	ConnectionTotal       atomic.Int64 // connection_total
-	ConnectionActive      atomic.Int64 // connection_active
-	ConnectionConFail     atomic.Int64 // connection_con_fail
-	ConnectionLocalClose  atomic.Int64 // connection_local_close
-	ConnectionRemoteClose atomic.Int64 // connection_remote_close
-	ConnectionOverflow    atomic.Int64 // refused by the max_connections circuit breaker
+	network.IOStats                     // connection bytes read/written
+	ConnectionTotal        atomic.Int64 // connection_total
+	ConnectionActive       atomic.Int64 // connection_active
+	ConnectionConFail      atomic.Int64 // connection_con_fail
+	ConnectionLocalClose   atomic.Int64 // connection_local_close
+	ConnectionRemoteClose  atomic.Int64 // connection_remote_close
+	ConnectionOverflow     atomic.Int64 // refused by the max_connections circuit breaker
+	RequestActive          atomic.Int64 // request_active
+	RequestPendingOverflow atomic.Int64 // request_pending_overflow: refused by max_requests
+	RetryActive            atomic.Int64 // retries in flight
+	RequestRetryOverflow   atomic.Int64 // request_retry_overflow: refused by max_retries
 }
+
+// admit counts one more in gauge unless that would pass max (0 = no
+// limit), counting the refusal in overflow.
+func admit(gauge, overflow *atomic.Int64, max int) bool {
+	if n := gauge.Add(1); max > 0 && n > int64(max) {
+		gauge.Add(-1)
+		overflow.Add(1)
+		return false
+	}
+	return true
+}
+
+// AcquireRequest admits a request under the max_requests circuit breaker;
+// a true result must be matched by ReleaseRequest.
+func (c *Cluster) AcquireRequest() bool {
+	return admit(&c.stats.RequestActive, &c.stats.RequestPendingOverflow, c.opts.Load().MaxRequests)
+}
+
+// ReleaseRequest ends a request admitted by AcquireRequest.
+func (c *Cluster) ReleaseRequest() { c.stats.RequestActive.Add(-1) }
+
+// AcquireRetry admits a retry under the max_retries circuit breaker; a true
+// result must be matched by ReleaseRetry.
+func (c *Cluster) AcquireRetry() bool {
+	return admit(&c.stats.RetryActive, &c.stats.RequestRetryOverflow, c.opts.Load().MaxRetries)
+}
+
+// ReleaseRetry ends a retry admitted by AcquireRetry.
+func (c *Cluster) ReleaseRetry() { c.stats.RetryActive.Add(-1) }
 
 // hostSet is what a pick reads: replaced whole on update, never modified.
 type hostSet struct {
@@ -184,14 +223,8 @@ func (h *Host) key() hostKey { return hostKey{h.Address, h.Weight} }
 // listeners and calls Connect(c.ConnectTimeout()).
 func (c *Cluster) NewConn(h *Host) (*network.Conn, error) {
 	opts := c.opts.Load()
-	if max := int64(opts.MaxConnections); max > 0 {
-		if c.stats.ConnectionActive.Add(1) > max {
-			c.stats.ConnectionActive.Add(-1)
-			c.stats.ConnectionOverflow.Add(1)
-			return nil, ErrCircuitOpen
-		}
-	} else {
-		c.stats.ConnectionActive.Add(1)
+	if !admit(&c.stats.ConnectionActive, &c.stats.ConnectionOverflow, opts.MaxConnections) {
+		return nil, ErrCircuitOpen
 	}
 	c.stats.ConnectionTotal.Add(1)
 	h.stats.ConnectionTotal.Add(1)

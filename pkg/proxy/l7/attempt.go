@@ -21,7 +21,16 @@ type attempt struct {
 	sender *shttp1.ClientStream
 	timer  *time.Timer // per-try timeout
 	paused bool        // we paused the upstream connection's reading
+	retry  bool        // a retry, counted against the cluster's max_retries
 	ended  bool
+}
+
+// release gives back the retry budget of an attempt that never got going.
+func (a *attempt) release() {
+	if a.retry {
+		a.retry = false
+		a.r.cluster.ReleaseRetry()
+	}
 }
 
 var (
@@ -37,6 +46,7 @@ func (a *attempt) end() {
 		return
 	}
 	a.ended = true
+	a.release()
 	if a.timer != nil {
 		a.timer.Stop()
 	}

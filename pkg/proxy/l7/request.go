@@ -37,6 +37,7 @@ const (
 	flagDownstreamClose = "DC"
 	flagNoCluster       = "NC"
 	flagFault           = "FI"
+	flagRetryOverflow   = "URX"
 )
 
 // request is one downstream request and everything the proxy keeps for it.
@@ -60,6 +61,7 @@ type request struct {
 	// downPaused: we paused reading the client while the upstream
 	// connection was backed up with its body.
 	downPaused bool
+	admitted   bool // counted against the cluster's max_requests
 
 	timeout  *time.Timer // the route's overall timeout
 	response protocol.Headers
@@ -210,15 +212,30 @@ func (r *request) prepareUpstreamHeaders() {
 // send the head.
 func (r *request) tryUpstream() {
 	r.tries++
+	if r.tries == 1 {
+		if !r.cluster.AcquireRequest() {
+			r.flags = flagOverflow
+			r.localReply(503, "upstream overflow: cluster "+r.cluster.Name()+" at max_requests")
+			return
+		}
+		r.admitted = true
+	} else if !r.cluster.AcquireRetry() {
+		r.flags = flagRetryOverflow
+		r.localReply(503, "upstream overflow: cluster "+r.cluster.Name()+" at max_retries")
+		return
+	}
+	a := &attempt{r: r, retry: r.tries > 1}
 	host := r.cluster.ChooseHost()
 	if host == nil {
+		a.release()
 		r.flags = flagNoHealthyHost
 		r.localReply(503, "no healthy host in cluster "+r.cluster.Name())
 		return
 	}
-	a := &attempt{r: r, host: host}
+	a.host = host
 	sender, err := host.Pool(protoHTTP1, newPool).NewStream(a)
 	if err != nil {
+		a.release()
 		r.flags = flagOverflow
 		r.localReply(503, "upstream overflow: "+err.Error())
 		return
@@ -319,6 +336,10 @@ func (r *request) finish() {
 	if a := r.cur; a != nil {
 		r.cur = nil
 		a.end()
+	}
+	if r.admitted {
+		r.admitted = false
+		r.cluster.ReleaseRequest()
 	}
 	r.pauseDownstream(false)
 	r.writeAccessLog()
