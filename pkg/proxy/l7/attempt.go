@@ -94,14 +94,16 @@ func (a *attempt) OnHeaders(h *protocol.Headers, end bool) {
 		return
 	}
 	r.status = status
-	r.response.CopyFrom(h)
-	codec.RemoveHopByHop(&r.response)
-	r.route.RewriteResponse(&r.response)
+	// The upstream decoder's head stays as it is until the connection's
+	// next response, which cannot start before this one has been relayed.
+	r.response = h
+	codec.RemoveHopByHop(h)
+	r.route.RewriteResponse(h)
 	for _, sf := range r.f.filters {
-		sf.OnResponse(&r.response)
+		sf.OnResponse(h)
 	}
 	r.phase = phaseRespond
-	r.down.SendHeaders(&r.response, end)
+	r.down.SendHeaders(h, end)
 	if end {
 		r.finish()
 	}

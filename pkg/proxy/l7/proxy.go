@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -86,15 +87,23 @@ func New(path string, raw json.RawMessage, deps proxy.Deps) (proxy.ChainFactory,
 
 // Install serves HTTP/1.1 on a new downstream connection.
 func (f *Filter) Install(c *network.Conn) error {
-	shttp1.NewServerConn(c, f.limits, handler{f})
+	h := &handler{f: f}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		h.clientIP = ta.IP.String()
+	}
+	shttp1.NewServerConn(c, f.limits, h)
 	return nil
 }
 
-type handler struct{ f *Filter }
+// handler starts the requests of one downstream connection.
+type handler struct {
+	f        *Filter
+	clientIP string
+}
 
 // NewStream starts a request.
-func (h handler) NewStream(s *shttp1.ServerStream) stream.Receiver {
-	r := newRequest(h.f, s)
+func (h *handler) NewStream(s *shttp1.ServerStream) stream.Receiver {
+	r := newRequest(h.f, s, h.clientIP)
 	return &r.downstream
 }
 

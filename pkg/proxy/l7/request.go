@@ -42,15 +42,20 @@ const (
 
 // request is one downstream request and everything the proxy keeps for it.
 type request struct {
-	f    *Filter
-	down *shttp1.ServerStream
+	f        *Filter
+	down     *shttp1.ServerStream
+	clientIP string // for X-Forwarded-For
 
 	downstream downReceiver // the request's receiver, given to the stream layer
 	mu         sync.Mutex
 	phase      phase
 
-	start    time.Time
-	headers  protocol.Headers // the request as it goes upstream
+	start time.Time
+	// headers is the request as the downstream decoder produced it, edited
+	// in place into what goes upstream. The decoder keeps it untouched until
+	// the next request on the connection, which HTTP/1.1 serving does not
+	// start before this one is answered.
+	headers  *protocol.Headers
 	route    *router.Route
 	cluster  *upstream.Cluster
 	reqEnd   bool // the downstream request has been received whole
@@ -64,7 +69,8 @@ type request struct {
 	admitted   bool // counted against the cluster's max_requests
 
 	timeout  *time.Timer // the route's overall timeout
-	response protocol.Headers
+	response *protocol.Headers // what went downstream: the upstream's head, or local
+	local    protocol.Headers  // a reply made by the proxy
 	status   int
 	flags    string
 	bytesIn  int64
@@ -73,8 +79,8 @@ type request struct {
 	reqAt    time.Duration
 }
 
-func newRequest(f *Filter, down *shttp1.ServerStream) *request {
-	r := &request{f: f, down: down, start: time.Now()}
+func newRequest(f *Filter, down *shttp1.ServerStream, clientIP string) *request {
+	r := &request{f: f, down: down, start: time.Now(), clientIP: clientIP}
 	r.downstream.r = r
 	return r
 }
@@ -86,7 +92,7 @@ func (d *downReceiver) OnHeaders(h *protocol.Headers, end bool) {
 	r := d.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.headers.CopyFrom(h)
+	r.headers = h
 	r.reqEnd = end
 	if end {
 		r.reqAt = time.Since(r.start)
@@ -153,13 +159,13 @@ func (w downWatermarks) OnWriteBufferHigh(high bool) {
 // receive runs the stream filters and routes the request.
 func (r *request) receive() {
 	for _, sf := range r.f.filters {
-		if status, body := sf.OnRequest(&r.headers); status != 0 {
+		if status, body := sf.OnRequest(r.headers); status != 0 {
 			r.flags = flagFault
 			r.localReply(status, body)
 			return
 		}
 	}
-	r.route = r.f.table.Match(&r.headers)
+	r.route = r.f.table.Match(r.headers)
 	if r.route == nil {
 		r.flags = flagNoRoute
 		host, _ := r.headers.Get("host")
@@ -171,13 +177,13 @@ func (r *request) receive() {
 		r.localReply(status, body)
 		return
 	}
-	if status, location, ok := r.route.Redirect(&r.headers); ok {
-		r.response.Reset()
-		r.response.AddString("location", location)
+	if status, location, ok := r.route.Redirect(r.headers); ok {
+		r.local.Reset()
+		r.local.AddString("location", location)
 		r.localReplyHeaders(status, "")
 		return
 	}
-	name := r.route.PickCluster(&r.headers)
+	name := r.route.PickCluster(r.headers)
 	if r.cluster = r.f.clusters.Get(name); r.cluster == nil {
 		r.flags = flagNoCluster
 		r.localReply(503, "cluster "+name+" not found")
@@ -192,10 +198,9 @@ func (r *request) receive() {
 
 // prepareUpstreamHeaders turns the downstream request into the upstream one.
 func (r *request) prepareUpstreamHeaders() {
-	h := &r.headers
+	h := r.headers
 	codec.RemoveHopByHop(h)
-	if ra, ok := r.down.Conn().RemoteAddr().(*net.TCPAddr); ok {
-		ip := ra.IP.String()
+	if ip := r.clientIP; ip != "" {
 		if prev, ok := h.Get("x-forwarded-for"); ok {
 			h.Set("x-forwarded-for", string(prev)+", "+ip)
 		} else {
@@ -250,7 +255,7 @@ func (r *request) tryUpstream() {
 	}
 	// SendHeaders may add framing (transfer-encoding: chunked); that stays
 	// right for a retry of the same request.
-	a.sender.SendHeaders(&r.headers, r.reqEnd)
+	a.sender.SendHeaders(r.headers, r.reqEnd)
 }
 
 // cancelAttempt abandons the attempt in flight, closing its connection.
@@ -299,23 +304,24 @@ func (r *request) onTimeout() {
 
 // localReply answers the request from the proxy with a plain-text body.
 func (r *request) localReply(status int, body string) {
-	r.response.Reset()
+	r.local.Reset()
 	r.localReplyHeaders(status, body)
 }
 
 func (r *request) localReplyHeaders(status int, body string) {
 	if body != "" {
 		body += "\n"
-		r.response.AddString("content-type", "text/plain; charset=utf-8")
+		r.local.AddString("content-type", "text/plain; charset=utf-8")
 	}
-	r.response.AddString(protocol.Status, strconv.Itoa(status))
-	r.response.AddString("content-length", strconv.Itoa(len(body)))
+	r.local.AddString(protocol.Status, strconv.Itoa(status))
+	r.local.AddString("content-length", strconv.Itoa(len(body)))
+	r.response = &r.local
 	r.status = status
 	r.phase = phaseRespond
 	if body == "" {
-		r.down.SendHeaders(&r.response, true)
+		r.down.SendHeaders(r.response, true)
 	} else {
-		r.down.SendHeaders(&r.response, false)
+		r.down.SendHeaders(r.response, false)
 		b := network.GetBuffer(len(body))
 		b.AppendString(body)
 		r.bytesOut += int64(len(body))
@@ -368,8 +374,8 @@ func (r *request) writeAccessLog() {
 		Protocol:         protoHTTP1,
 		ResponseCode:     r.status,
 		ResponseFlags:    r.flags,
-		RequestHeaders:   &r.headers,
-		ResponseHeaders:  &r.response,
+		RequestHeaders:   r.headers,
+		ResponseHeaders:  r.response,
 	}
 	if r.cluster != nil {
 		e.UpstreamCluster = r.cluster.Name()

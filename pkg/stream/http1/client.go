@@ -134,6 +134,8 @@ type clientConn struct {
 	requests int
 	reused   bool // it has carried a request before
 
+	stream ClientStream
+
 	mu       sync.Mutex
 	active   *ClientStream
 	decoding *ClientStream // the stream whose response the decoder expects
@@ -155,9 +157,13 @@ type ClientStream struct {
 
 var _ stream.Sender = (*ClientStream)(nil)
 
+// newStream starts the connection's next exchange. The ClientStream is
+// reused: a connection carries one exchange at a time, and goes back to the
+// pool only after its stream's receiver has seen the end.
 func (cc *clientConn) newStream(r stream.Receiver) *ClientStream {
 	cc.requests++
-	st := &ClientStream{cc: cc, receiver: r, reused: cc.reused}
+	st := &cc.stream
+	*st = ClientStream{cc: cc, receiver: r, reused: cc.reused, method: st.method[:0]}
 	cc.mu.Lock()
 	cc.active = st
 	cc.mu.Unlock()
