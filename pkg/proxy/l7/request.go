@@ -238,6 +238,9 @@ func (r *request) tryUpstream() {
 		return
 	}
 	a.host = host
+	if r.route.AutoHostRewrite() {
+		r.headers.Set("host", host.Address)
+	}
 	sender, err := host.Pool(protoHTTP1, newPool).NewStream(a)
 	if err != nil {
 		a.release()
