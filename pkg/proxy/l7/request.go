@@ -68,7 +68,7 @@ type request struct {
 	downPaused bool
 	admitted   bool // counted against the cluster's max_requests
 
-	timeout  *time.Timer // the route's overall timeout
+	timeout  *time.Timer       // the route's overall timeout
 	response *protocol.Headers // what went downstream: the upstream's head, or local
 	local    protocol.Headers  // a reply made by the proxy
 	status   int
