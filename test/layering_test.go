@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"pkg/proxy":  {"pkg/accesslog", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config"},
 	"pkg/xds":    {"pkg/config"},
 	"pkg/server": {"pkg/accesslog", "pkg/proxy", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config", "pkg/xds"},
-	"cmd":        {"pkg/server", "pkg/config", "pkg/proxy", "pkg/xds"},
+	"cmd":        {"pkg/server", "pkg/config", "pkg/proxy", "pkg/stream", "pkg/xds"}, // stream: protocol extensions in imports.go
 	"test":       {"pkg", "cmd"},
 }
 

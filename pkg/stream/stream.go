@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"time"
+
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/protocol"
 )
@@ -69,13 +71,78 @@ type Flusher interface {
 	Flush()
 }
 
+// ServerStream is the downstream side of one request: the sender of its
+// response. Methods may be called from any goroutine, one at a time per
+// stream (the proxy orders them).
+type ServerStream interface {
+	Sender
+	// SetWatermarks registers who pauses producing the response while it
+	// backs up towards the client.
+	SetWatermarks(w Watermarks)
+	// ReadDisable pauses (true) or resumes receiving this request's body:
+	// HTTP/1 pauses its connection, HTTP/2 withholds flow-control credit.
+	ReadDisable(disable bool)
+	// Reset abandons a response that cannot be completed: HTTP/1 closes the
+	// connection, HTTP/2 sends RST_STREAM, an RPC protocol drops the call.
+	Reset()
+	// Flush sends a response head that SendHeaders held back to go out
+	// with the first body bytes.
+	Flush()
+	// Conn is the downstream connection the stream arrived on.
+	Conn() *network.Conn
+}
+
+// ServerHandler is the layer above a server stream connection.
+type ServerHandler interface {
+	// NewStream is called when a request head arrives and returns the
+	// receiver for the rest of the request; s sends the response.
+	NewStream(s ServerStream) Receiver
+}
+
+// ClientStream is the upstream side of one request.
+type ClientStream interface {
+	Sender
+	// ReadDisable pauses (true) or resumes receiving the response body.
+	ReadDisable(disable bool)
+	// Reset abandons the request (a timeout, the client went away); no
+	// Receiver call follows. HTTP/2 sends RST_STREAM(CANCEL) so the
+	// upstream sees the cancellation.
+	Reset()
+	// Unprocessed reports, after an OnReset, that the request certainly
+	// never reached the upstream application (a reused keep-alive
+	// connection closed before any response byte, REFUSED_STREAM, a GOAWAY
+	// below its stream id), so retrying it is always safe.
+	Unprocessed() bool
+}
+
 // ConnPool holds an upstream host's connections of one protocol.
 type ConnPool interface {
 	// NewStream starts a request towards the host on a pooled or new
 	// connection; r receives the response. It fails only when no
-	// connection may be made (a circuit breaker).
-	NewStream(r Receiver) (Sender, error)
-	// Close closes idle connections now and busy ones when their stream
-	// ends; later NewStream calls fail.
+	// connection may be made (a circuit breaker, a closed pool).
+	NewStream(r Receiver) (ClientStream, error)
+	// Close closes idle connections now and busy ones when their streams
+	// end; later NewStream calls fail.
 	Close()
+}
+
+// Dialer makes an unconnected upstream connection (with the cluster's
+// circuit breaker, limits and stats applied) and says how long a connect
+// may take.
+type Dialer func() (*network.Conn, time.Duration, error)
+
+// Limits bound what a stream connection accepts from its peer. Zero values
+// mean the protocol's defaults.
+type Limits struct {
+	MaxHeaderBytes int   // one message's head; HTTP answers 431 above it
+	MaxBodyBytes   int64 // one message's body; HTTP answers 413 above it; 0 is unlimited
+}
+
+// PoolOptions configure a host's pool.
+type PoolOptions struct {
+	Dial Dialer
+	// MaxRequestsPerConn retires a connection after this many requests;
+	// 0 is unlimited.
+	MaxRequestsPerConn int
+	Limits             Limits
 }

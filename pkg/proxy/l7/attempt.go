@@ -8,7 +8,6 @@ import (
 	"github.com/sidecar-mesh/mosn/pkg/protocol"
 	codec "github.com/sidecar-mesh/mosn/pkg/protocol/http1"
 	"github.com/sidecar-mesh/mosn/pkg/stream"
-	shttp1 "github.com/sidecar-mesh/mosn/pkg/stream/http1"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
 )
 
@@ -18,7 +17,7 @@ import (
 type attempt struct {
 	r      *request
 	host   *upstream.Host
-	sender *shttp1.ClientStream
+	sender stream.ClientStream
 	timer  *time.Timer // per-try timeout
 	paused bool        // we paused the upstream connection's reading
 	retry  bool        // a retry, counted against the cluster's max_retries
@@ -61,7 +60,7 @@ func (a *attempt) pauseReading(pause bool) {
 		return
 	}
 	a.paused = pause
-	a.sender.Conn().SetReadDisable(pause)
+	a.sender.ReadDisable(pause)
 }
 
 // current reports whether a is still the request's attempt, locking r.mu
@@ -149,12 +148,11 @@ func (a *attempt) OnReset(reason stream.ResetReason) {
 	a.end()
 	if r.phase == phaseRespond {
 		r.flags = flagUpstreamReset
-		r.down.Abort()
+		r.down.Reset()
 		r.finish()
 		return
 	}
-	reusedAndEmpty := a.sender.Reused() && !a.sender.ResponseStarted()
-	if r.retry(reusedAndEmpty) {
+	if r.retry(a.sender.Unprocessed()) {
 		r.tryUpstream()
 		return
 	}

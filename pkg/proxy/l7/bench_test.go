@@ -12,6 +12,7 @@ import (
 	"github.com/sidecar-mesh/mosn/pkg/config"
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/l7"
 	"github.com/sidecar-mesh/mosn/pkg/server"
+	_ "github.com/sidecar-mesh/mosn/pkg/stream/http1"
 )
 
 // rawBackend answers every request on a keep-alive connection with a fixed

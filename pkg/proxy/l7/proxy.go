@@ -26,11 +26,9 @@ import (
 	"github.com/sidecar-mesh/mosn/pkg/accesslog"
 	"github.com/sidecar-mesh/mosn/pkg/config"
 	"github.com/sidecar-mesh/mosn/pkg/network"
-	codec "github.com/sidecar-mesh/mosn/pkg/protocol/http1"
 	"github.com/sidecar-mesh/mosn/pkg/proxy"
 	"github.com/sidecar-mesh/mosn/pkg/router"
 	"github.com/sidecar-mesh/mosn/pkg/stream"
-	shttp1 "github.com/sidecar-mesh/mosn/pkg/stream/http1"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
 )
 
@@ -38,60 +36,72 @@ func init() {
 	proxy.RegisterNetworkFilter(config.FilterProxy, New)
 }
 
-// protoHTTP1 is the name pools are kept under, and what the access log says.
-const protoHTTP1 = "Http1"
+// defaultProtocol is what an empty downstream_protocol or upstream_protocol means.
+const defaultProtocol = "Http1"
 
 // Filter is a configured proxy filter, shared by a listener's connections.
 type Filter struct {
+	down, up *stream.Protocol
 	table    *router.Table
 	clusters *upstream.Manager
 	filters  []proxy.StreamFilter
 	logs     []*accesslog.Logger
-	limits   codec.Limits
+	limits   stream.Limits
+	newPool  func(*upstream.Host) stream.ConnPool // f.makePool, bound once
 	log      *slog.Logger
 }
 
 var _ proxy.ChainFactory = (*Filter)(nil)
 
-// New builds the proxy filter. Only HTTP/1.1 on both sides runs so far;
-// other protocols are reported as not supported.
+// New builds the proxy filter. A protocol name this build has no stream
+// layer for is reported as not supported.
 func New(path string, raw json.RawMessage, deps proxy.Deps) (proxy.ChainFactory, error) {
 	cfg, problems := config.DecodeProxy(path, raw)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-	for _, p := range []struct{ key, value string }{
-		{"downstream_protocol", cfg.DownstreamProtocol},
-		{"upstream_protocol", cfg.UpstreamProtocol},
-	} {
-		if p.value != "" && !strings.EqualFold(p.value, protoHTTP1) {
-			return nil, fmt.Errorf("%s: %q: only Http1 runs so far: %w", p.key, p.value, proxy.ErrNotSupported)
-		}
-	}
-	table := deps.Routers[cfg.RouterConfigName]
-	if table == nil {
-		return nil, fmt.Errorf("router_config_name: %q: no such router", cfg.RouterConfigName)
-	}
-	return &Filter{
-		table:    table,
+	f := &Filter{
+		table:    deps.Routers[cfg.RouterConfigName],
 		clusters: deps.Clusters,
 		filters:  deps.StreamFilters,
 		logs:     deps.AccessLogs,
-		limits: codec.Limits{
+		limits: stream.Limits{
 			MaxHeaderBytes: int(cfg.MaxRequestHeaderBytes),
 			MaxBodyBytes:   int64(cfg.MaxRequestBodyBytes),
 		},
 		log: deps.Logger.With("component", "proxy"),
-	}, nil
+	}
+	var err error
+	if f.down, err = lookupProtocol("downstream_protocol", cfg.DownstreamProtocol); err != nil {
+		return nil, err
+	}
+	if f.up, err = lookupProtocol("upstream_protocol", cfg.UpstreamProtocol); err != nil {
+		return nil, err
+	}
+	if f.table == nil {
+		return nil, fmt.Errorf("router_config_name: %q: no such router", cfg.RouterConfigName)
+	}
+	f.newPool = f.makePool
+	return f, nil
 }
 
-// Install serves HTTP/1.1 on a new downstream connection.
+func lookupProtocol(key, name string) (*stream.Protocol, error) {
+	if name == "" {
+		name = defaultProtocol
+	}
+	if p, ok := stream.Lookup(name); ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%s: %q: this build runs %s: %w", key, name, strings.Join(stream.Names(), ", "), proxy.ErrNotSupported)
+}
+
+// Install serves the downstream protocol on a new connection.
 func (f *Filter) Install(c *network.Conn) error {
 	h := &handler{f: f}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		h.clientIP = ta.IP.String()
 	}
-	shttp1.NewServerConn(c, f.limits, h)
+	f.down.Serve(c, f.limits, h)
 	return nil
 }
 
@@ -102,15 +112,15 @@ type handler struct {
 }
 
 // NewStream starts a request.
-func (h *handler) NewStream(s *shttp1.ServerStream) stream.Receiver {
+func (h *handler) NewStream(s stream.ServerStream) stream.Receiver {
 	r := newRequest(h.f, s, h.clientIP)
 	return &r.downstream
 }
 
-// newPool makes a host's HTTP/1.1 pool.
-func newPool(h *upstream.Host) stream.ConnPool {
+// makePool makes a host's pool of the upstream protocol.
+func (f *Filter) makePool(h *upstream.Host) stream.ConnPool {
 	c := h.Cluster()
-	return shttp1.NewPool(shttp1.PoolOptions{
+	return f.up.NewPool(stream.PoolOptions{
 		Dial: func() (*network.Conn, time.Duration, error) {
 			conn, err := c.NewConn(h)
 			return conn, c.ConnectTimeout(), err

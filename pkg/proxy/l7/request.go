@@ -12,7 +12,6 @@ import (
 	codec "github.com/sidecar-mesh/mosn/pkg/protocol/http1"
 	"github.com/sidecar-mesh/mosn/pkg/router"
 	"github.com/sidecar-mesh/mosn/pkg/stream"
-	shttp1 "github.com/sidecar-mesh/mosn/pkg/stream/http1"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
 )
 
@@ -43,7 +42,7 @@ const (
 // request is one downstream request and everything the proxy keeps for it.
 type request struct {
 	f        *Filter
-	down     *shttp1.ServerStream
+	down     stream.ServerStream
 	clientIP string // for X-Forwarded-For
 
 	downstream downReceiver // the request's receiver, given to the stream layer
@@ -79,7 +78,7 @@ type request struct {
 	reqAt    time.Duration
 }
 
-func newRequest(f *Filter, down *shttp1.ServerStream, clientIP string) *request {
+func newRequest(f *Filter, down stream.ServerStream, clientIP string) *request {
 	r := &request{f: f, down: down, start: time.Now(), clientIP: clientIP}
 	r.downstream.r = r
 	return r
@@ -241,14 +240,14 @@ func (r *request) tryUpstream() {
 	if r.route.AutoHostRewrite() {
 		r.headers.Set("host", host.Address)
 	}
-	sender, err := host.Pool(protoHTTP1, newPool).NewStream(a)
+	sender, err := host.Pool(r.f.up.Name, r.f.newPool).NewStream(a)
 	if err != nil {
 		a.release()
 		r.flags = flagOverflow
 		r.localReply(503, "upstream overflow: "+err.Error())
 		return
 	}
-	a.sender = sender.(*shttp1.ClientStream)
+	a.sender = sender
 	host.Stats().RequestActive.Add(1)
 	r.lastHost = host
 	r.cur = a
@@ -269,7 +268,7 @@ func (r *request) cancelAttempt() {
 	}
 	r.cur = nil
 	a.end()
-	a.sender.Cancel()
+	a.sender.Reset()
 }
 
 // retry reports whether another attempt may be made after a failure: the
@@ -298,7 +297,7 @@ func (r *request) onTimeout() {
 	r.flags = flagUpstreamTimeout
 	r.cancelAttempt()
 	if r.phase == phaseRespond {
-		r.down.Abort()
+		r.down.Reset()
 		r.finish()
 		return
 	}
@@ -360,7 +359,7 @@ func (r *request) pauseDownstream(pause bool) {
 		return
 	}
 	r.downPaused = pause
-	r.down.Conn().SetReadDisable(pause)
+	r.down.ReadDisable(pause)
 }
 
 func (r *request) writeAccessLog() {
@@ -374,7 +373,7 @@ func (r *request) writeAccessLog() {
 		Duration:         time.Since(r.start),
 		BytesReceived:    r.bytesIn,
 		BytesSent:        r.bytesOut,
-		Protocol:         protoHTTP1,
+		Protocol:         r.f.down.Name,
 		ResponseCode:     r.status,
 		ResponseFlags:    r.flags,
 		RequestHeaders:   r.headers,

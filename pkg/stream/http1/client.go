@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/protocol"
@@ -15,25 +14,11 @@ import (
 // ErrPoolClosed is returned by NewStream on a closed pool.
 var ErrPoolClosed = errors.New("connection pool closed")
 
-// Dialer makes an unconnected upstream connection (with the cluster's
-// circuit breaker, limits and stats applied) and says how long a connect may
-// take.
-type Dialer func() (*network.Conn, time.Duration, error)
-
-// PoolOptions configure a Pool.
-type PoolOptions struct {
-	Dial Dialer
-	// MaxRequestsPerConn closes a connection after this many requests; 0 is
-	// unlimited.
-	MaxRequestsPerConn int
-	Limits             codec.Limits
-}
-
 // Pool is a ping-pong pool: one request at a time per connection, idle
 // connections reused most recent first. A connection that saw any error, or
 // whose response did not allow reuse, is closed rather than returned.
 type Pool struct {
-	opts PoolOptions
+	opts stream.PoolOptions
 
 	mu     sync.Mutex
 	idle   []*clientConn
@@ -43,11 +28,11 @@ type Pool struct {
 var _ stream.ConnPool = (*Pool)(nil)
 
 // NewPool makes an empty pool.
-func NewPool(opts PoolOptions) *Pool { return &Pool{opts: opts} }
+func NewPool(opts stream.PoolOptions) *Pool { return &Pool{opts: opts} }
 
 // NewStream sends a request on an idle connection, or on a new one (whose
 // request waits in its write queue until it has connected).
-func (p *Pool) NewStream(r stream.Receiver) (stream.Sender, error) {
+func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
 	cc, err := p.take()
 	if err != nil {
 		return nil, err
@@ -76,7 +61,7 @@ func (p *Pool) take() (*clientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &clientConn{pool: p, conn: conn, dec: codec.NewResponseDecoder(p.opts.Limits)}
+	cc := &clientConn{pool: p, conn: conn, dec: codec.NewResponseDecoder(codecLimits(p.opts.Limits))}
 	conn.AddReadFilter(cc)
 	conn.AddEventListener(cc)
 	conn.Connect(timeout)
@@ -155,7 +140,7 @@ type ClientStream struct {
 	method     []byte
 }
 
-var _ stream.Sender = (*ClientStream)(nil)
+var _ stream.ClientStream = (*ClientStream)(nil)
 
 // newStream starts the connection's next exchange. The ClientStream is
 // reused: a connection carries one exchange at a time, and goes back to the
@@ -169,6 +154,14 @@ func (cc *clientConn) newStream(r stream.Receiver) *ClientStream {
 	cc.mu.Unlock()
 	return st
 }
+
+// Unprocessed reports that the stream's connection had carried a request
+// before and closed with no byte of this response: the server closed an
+// idle keep-alive connection as we reused it, so nothing reached it.
+func (st *ClientStream) Unprocessed() bool { return st.reused && !st.gotBytes }
+
+// ReadDisable pauses or resumes reading the response.
+func (st *ClientStream) ReadDisable(disable bool) { st.cc.conn.SetReadDisable(disable) }
 
 // Reused reports whether the connection had carried a request before: a
 // request that fails on one before any response byte arrived may simply
@@ -265,9 +258,9 @@ func (st *ClientStream) SendTrailers(t *protocol.Headers) error {
 	return st.cc.conn.Write(out...)
 }
 
-// Cancel abandons the exchange (a timeout, the client went away): the
+// Reset abandons the exchange (a timeout, the client went away): the
 // connection is closed, as its response can no longer be told apart.
-func (st *ClientStream) Cancel() {
+func (st *ClientStream) Reset() {
 	if st.head != nil {
 		st.head.Release()
 		st.head = nil

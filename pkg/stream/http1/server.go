@@ -20,11 +20,16 @@ import (
 	"github.com/sidecar-mesh/mosn/pkg/stream"
 )
 
-// ServerHandler is the layer above: it is given each request stream.
-type ServerHandler interface {
-	// NewStream is called when a request head arrives and returns the
-	// receiver for the request. s is the sender of the response.
-	NewStream(s *ServerStream) stream.Receiver
+func init() {
+	stream.Register(&stream.Protocol{
+		Name:    "Http1",
+		Serve:   func(c *network.Conn, l stream.Limits, h stream.ServerHandler) { NewServerConn(c, l, h) },
+		NewPool: func(o stream.PoolOptions) stream.ConnPool { return NewPool(o) },
+	})
+}
+
+func codecLimits(l stream.Limits) codec.Limits {
+	return codec.Limits{MaxHeaderBytes: l.MaxHeaderBytes, MaxBodyBytes: l.MaxBodyBytes}
 }
 
 // ServerConn is the HTTP/1.1 server side of one downstream connection. It
@@ -32,7 +37,7 @@ type ServerHandler interface {
 type ServerConn struct {
 	conn    *network.Conn
 	dec     *codec.Decoder // used on the read goroutine only
-	handler ServerHandler
+	handler stream.ServerHandler
 	stream  ServerStream // reused for every request on this connection
 
 	// mu guards active and the request/response flags of streams: the
@@ -45,12 +50,12 @@ type ServerConn struct {
 var (
 	_ network.ReadFilter    = (*ServerConn)(nil)
 	_ network.EventListener = (*ServerConn)(nil)
-	_ stream.Sender         = (*ServerStream)(nil)
+	_ stream.ServerStream   = (*ServerStream)(nil)
 )
 
 // NewServerConn installs HTTP/1.1 serving on c.
-func NewServerConn(c *network.Conn, limits codec.Limits, h ServerHandler) *ServerConn {
-	sc := &ServerConn{conn: c, dec: codec.NewRequestDecoder(limits), handler: h}
+func NewServerConn(c *network.Conn, limits stream.Limits, h stream.ServerHandler) *ServerConn {
+	sc := &ServerConn{conn: c, dec: codec.NewRequestDecoder(codecLimits(limits)), handler: h}
 	sc.stream.sc = sc
 	c.AddReadFilter(sc)
 	c.AddEventListener(sc)
@@ -399,9 +404,12 @@ func (st *ServerStream) write(bufs []*network.Buffer) error {
 	return st.sc.conn.Write(bufs...)
 }
 
-// Abort ends a response that cannot be completed (the upstream went away
+// ReadDisable pauses or resumes reading the request.
+func (st *ServerStream) ReadDisable(disable bool) { st.sc.conn.SetReadDisable(disable) }
+
+// Reset ends a response that cannot be completed (the upstream went away
 // mid-body): HTTP/1.1 can only say so by closing the connection.
-func (st *ServerStream) Abort() {
+func (st *ServerStream) Reset() {
 	if st.head != nil {
 		st.head.Release()
 		st.head = nil
