@@ -6,7 +6,7 @@ set -euo pipefail
 want=()
 case "${1:-test}" in
   test)  want=(curl) ;;
-  bench) want=(haproxy nginx libnginx-mod-stream util-linux) ;;   # util-linux: taskset
+  bench) want=(haproxy nginx libnginx-mod-stream wrk util-linux) ;;   # util-linux: taskset
   *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac
 

@@ -21,6 +21,21 @@
 // for -stuck when the run ends) or none completed, and 2 on bad flags.
 //
 // With -freeport it prints a port that 127.0.0.1 can bind now and exits.
+//
+// Two more modes serve the HTTP scenario of the benchmark, where wrk makes
+// the load:
+//
+//   - -cpu-of PIDS -for D measures, without making any load, the CPU time
+//     of PIDS (and of CPU -core) from -margin after its start to -margin
+//     before D has passed, and prints
+//     "seconds=4.50 cpu_us=4012345 cpu_pct=89.2 core_pct=90.1 steal_pct=0.0".
+//     The script starts it next to a wrk run of length D.
+//   - -idle N -addr A -pid PIDS opens N HTTP/1.1 keep-alive connections to A,
+//     one GET on each, leaves them open and idle, and prints how much the
+//     resident memory of PIDS grew per connection:
+//     "conns=9000 rss_before_kib=10240 rss_after_kib=28672 kib_per_conn=2.05".
+//
+// Both exit 1 on a failure and print nothing on stdout then.
 package main
 
 import (
@@ -69,6 +84,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.core, "core", -1, "CPU number whose total busy and steal time over the window to report (-1: none)")
 	fs.IntVar(&o.clkTck, "clktck", 100, "kernel clock ticks per second, as `getconf CLK_TCK` prints")
 	freePort := fs.Bool("freeport", false, "print a free TCP port on 127.0.0.1 and exit")
+	cpuOfList := fs.String("cpu-of", "", "mode: make no load, only measure the CPU time of these PIDs (comma-separated, summed) over -for")
+	var co cpuOfOptions
+	fs.DurationVar(&co.span, "for", 0, "with -cpu-of: how long the load that another program runs lasts from now")
+	fs.DurationVar(&co.margin, "margin", 250*time.Millisecond, "with -cpu-of: time left out of the window at its start and at its end")
+	var idleOpt idleOptions
+	fs.IntVar(&idleOpt.conns, "idle", 0, "mode: open this many HTTP/1.1 keep-alive connections to -addr and report the RSS growth of -pid per connection")
+	fs.IntVar(&idleOpt.par, "idle-par", 64, "with -idle: connections being opened at once")
+	fs.DurationVar(&idleOpt.settle, "settle", time.Second, "with -idle: wait before each RSS sample")
+	fs.DurationVar(&idleOpt.timeout, "idle-timeout", 10*time.Second, "with -idle: bound on connecting and on one request")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -80,6 +104,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, port)
 		return 0
+	}
+	if *cpuOfList != "" {
+		return runCPUOf(*cpuOfList, o, co, stdout, stderr)
+	}
+	if idleOpt.conns != 0 {
+		return runIdle(*pidList, o, idleOpt, stdout, stderr)
 	}
 	pids, err := parsePIDs(*pidList)
 	if err != nil {
@@ -107,6 +137,65 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runCPUOf runs the -cpu-of mode.
+func runCPUOf(pidList string, o options, co cpuOfOptions, stdout, stderr io.Writer) int {
+	pids, err := parsePIDs(pidList)
+	if err == nil {
+		o.pids = pids
+		err = errors.Join(co.validate(), o.validateCPU())
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tcpload:", err)
+		return 2
+	}
+	line, err := cpuOf(o, co)
+	if err != nil {
+		fmt.Fprintln(stderr, "tcpload:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, line)
+	return 0
+}
+
+// runIdle runs the -idle mode.
+func runIdle(pidList string, o options, idleOpt idleOptions, stdout, stderr io.Writer) int {
+	pids, err := parsePIDs(pidList)
+	if err == nil {
+		o.pids = pids
+		var errs []error
+		if o.addr == "" {
+			errs = append(errs, errors.New("-addr is required"))
+		}
+		if len(pids) == 0 {
+			errs = append(errs, errors.New("-pid is required with -idle"))
+		}
+		err = errors.Join(append(errs, idleOpt.validate())...)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tcpload:", err)
+		return 2
+	}
+	line, err := idle(o, idleOpt)
+	if err != nil {
+		fmt.Fprintln(stderr, "tcpload:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, line)
+	return 0
+}
+
+// validateCPU checks the flags that CPU sampling uses.
+func (o *options) validateCPU() error {
+	var errs []error
+	if o.core < -1 {
+		errs = append(errs, fmt.Errorf("-core %d: must be a CPU number or -1", o.core))
+	}
+	if o.clkTck < 1 {
+		errs = append(errs, fmt.Errorf("-clktck %d: must be positive", o.clkTck))
+	}
+	return errors.Join(errs...)
 }
 
 func (o *options) validate() error {
