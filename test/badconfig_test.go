@@ -205,7 +205,7 @@ func TestUnsupportedConfigs(t *testing.T) {
 		{"maglev balancer", []patch{{cluster0 + ".lb_type", `"LB_MAGLEV"`}}, cluster0 + ".lb_type"},
 		{"STRICT_DNS cluster", []patch{{cluster0 + ".type", `"STRICT_DNS"`}}, cluster0 + ".type"},
 		{"health check", []patch{{cluster0 + ".health_check", `{"protocol": "tcp", "interval": "5s"}`}}, cluster0 + ".health_check"},
-		{"admin API", []patch{{"admin", `{"address": {"socket_address": {"address": "127.0.0.1", "port_value": 34901}}}`}}, "admin"},
+		{"metrics sink other than prometheus", []patch{{"metrics", `{"sinks": [{"type": "console"}]}`}}, "metrics.sinks[0].type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,12 +14,14 @@ const module = "github.com/sidecar-mesh/mosn/"
 // arrows of ../../shared/ARCHITECTURE.md point down only:
 //
 //	cmd ─► server ─► proxy ─► router, upstream ─► stream ─► protocol ─► network ─► hwaccel
-//	          └────► xds ─► config          log: a leaf used by all
+//	          └────► xds ─► config          log, metrics: leaves used by all
 var allowed = map[string][]string{
 	"internal":     {},
 	"pkg/hwaccel":  {},
 	"pkg/log":      {},
 	"pkg/config":   {},
+	"pkg/metrics":  {},
+	"pkg/admin":    {"pkg/metrics"}, // reads the running proxy through its own interface
 	"pkg/network":  {"pkg/hwaccel"},
 	"pkg/protocol": {"pkg/network", "pkg/protocol"},
 	"pkg/stream":   {"pkg/protocol", "pkg/network"},
@@ -30,13 +32,13 @@ var allowed = map[string][]string{
 	// Network filters decode their own config slots with pkg/config.
 	"pkg/proxy":  {"pkg/accesslog", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config"},
 	"pkg/xds":    {"pkg/config"},
-	"pkg/server": {"pkg/accesslog", "pkg/proxy", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config", "pkg/xds"},
+	"pkg/server": {"pkg/admin", "pkg/accesslog", "pkg/proxy", "pkg/router", "pkg/upstream", "pkg/stream", "pkg/protocol", "pkg/network", "pkg/hwaccel", "pkg/config", "pkg/xds"},
 	"cmd":        {"pkg/server", "pkg/config", "pkg/proxy", "pkg/stream", "pkg/xds"}, // stream: protocol extensions in imports.go
 	"test":       {"pkg", "cmd"},
 }
 
 // leaves may be imported by anything.
-var leaves = []string{"pkg/log", "internal/registry"}
+var leaves = []string{"pkg/log", "pkg/metrics", "internal/registry"}
 
 func owner(pkg string) (string, bool) {
 	best := ""

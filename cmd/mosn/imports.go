@@ -8,4 +8,5 @@ import (
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/l7"       // network filter "proxy"
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/tcpproxy" // network filter "tcp_proxy"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http1"   // protocol "Http1"
+	_ "github.com/sidecar-mesh/mosn/pkg/stream/http2"   // protocol "Http2"
 )

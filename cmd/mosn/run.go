@@ -100,7 +100,7 @@ func start(c *cli.Context) error {
 		defer logFile.Close()
 	}
 
-	srv, built := server.Build(cfg, server.Options{Logger: logger})
+	srv, built := server.Build(cfg, server.Options{Logger: logger, LogLevel: &lv, Version: version})
 	report(os.Stderr, path, append(problems, built...))
 	if srv == nil {
 		if n := len(built.Unsupported()); n > 0 {
@@ -122,9 +122,15 @@ func start(c *cli.Context) error {
 	signal.Notify(reopen, syscall.SIGUSR1)
 	go func() {
 		for range reopen { // log rotation: the files were moved away
+			if f, ok := logFile.(*mlog.File); ok {
+				if err := f.Reopen(); err != nil {
+					logger.Error("reopening the error log", "err", err)
+				}
+			}
 			if err := srv.ReopenLogs(); err != nil {
 				logger.Error("reopening access logs", "err", err)
 			}
+			logger.Info("SIGUSR1: logs reopened")
 		}
 	}()
 	pidFile := pidFilePath(c, cfg)

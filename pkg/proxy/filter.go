@@ -6,6 +6,7 @@ import (
 
 	"github.com/sidecar-mesh/mosn/internal/registry"
 	"github.com/sidecar-mesh/mosn/pkg/accesslog"
+	"github.com/sidecar-mesh/mosn/pkg/metrics"
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/router"
 	"github.com/sidecar-mesh/mosn/pkg/upstream"
@@ -20,7 +21,9 @@ type Deps struct {
 	AccessLogs []*accesslog.Logger
 	// StreamFilters are the listener's stream filters, in order.
 	StreamFilters []StreamFilter
-	Logger        *slog.Logger
+	// Stats count the listener's requests; nil counts none (benchmarks).
+	Stats  *metrics.Downstream
+	Logger *slog.Logger
 }
 
 // ChainFactory installs a configured filter's per-connection state on each

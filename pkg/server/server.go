@@ -18,11 +18,16 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sidecar-mesh/mosn/pkg/accesslog"
+	"github.com/sidecar-mesh/mosn/pkg/admin"
 	"github.com/sidecar-mesh/mosn/pkg/config"
 	"github.com/sidecar-mesh/mosn/pkg/hwaccel"
+	"github.com/sidecar-mesh/mosn/pkg/metrics"
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/proxy"
 	"github.com/sidecar-mesh/mosn/pkg/router"
@@ -33,6 +38,14 @@ import (
 type Options struct {
 	Logger   *slog.Logger     // nil means slog.Default()
 	PacketIO hwaccel.PacketIO // nil means the kernel's sockets
+	// LogLevel is the level of Logger, which the admin API reads and
+	// changes; nil means a level of the server's own, set from the config.
+	LogLevel *slog.LevelVar
+	// Version is the build version the admin API and mosn_build_info report.
+	Version string
+	// DisableStats builds the proxy filters without request counters, to
+	// measure what counting costs; connection counters stay.
+	DisableStats bool
 }
 
 // Server owns the runtime objects built from one config.
@@ -44,7 +57,31 @@ type Server struct {
 
 	accessLogs []*accesslog.Logger
 
+	// Observability: request counters by listener (parallel to
+	// listeners), the registry they are exported from, the admin server and
+	// the metrics sinks, the state the admin API reports, and the config
+	// each object was built from, for the config dump.
+	reqStats []*metrics.Downstream
+	registry *prometheus.Registry
+	admin    *admin.Server
+	sinks    []*admin.Server
+	state    atomic.Uint32 // admin.State
+	level    *slog.LevelVar
+	logPath  string
+	built    builtFrom
+
 	closeOnce sync.Once
+}
+
+// builtFrom is the config the runtime objects were built from.
+type builtFrom struct {
+	name, pid string
+	processor int
+	admin     *config.Admin
+	metrics   *config.Metrics
+	listeners []config.Listener // parallel to Server.listeners
+	routers   []*config.RouterConfig
+	clusters  map[string]config.Cluster
 }
 
 // closeLogs flushes and closes the access logs.
@@ -79,7 +116,8 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 		buildCluster(&cfg.ClusterManager.Clusters[i], fmt.Sprintf("cluster_manager.clusters[%d]", i), clusters, &ps)
 	}
 
-	s := &Server{log: opts.Logger.With("component", "server"), clusters: clusters}
+	s := &Server{log: opts.Logger.With("component", "server"), clusters: clusters, level: opts.LogLevel}
+	s.recordConfig(cfg)
 	for si := range cfg.Servers {
 		srv := &cfg.Servers[si]
 		path := fmt.Sprintf("servers[%d]", si)
@@ -94,11 +132,17 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 		deps := proxy.Deps{Clusters: clusters, Routers: tables, Logger: opts.Logger}
 		for li := range srv.Listeners {
 			lpath := fmt.Sprintf("%s.listeners[%d]", path, li)
+			if !opts.DisableStats {
+				deps.Stats = new(metrics.Downstream)
+			}
 			if l := s.buildListener(&srv.Listeners[li], lpath, deps, opts, &ps); l != nil {
 				s.listeners = append(s.listeners, l)
+				s.reqStats = append(s.reqStats, deps.Stats)
+				s.built.listeners = append(s.built.listeners, srv.Listeners[li])
 			}
 		}
 	}
+	s.buildObservability(cfg, opts, &ps)
 	if len(ps.Errors())+len(ps.Unsupported()) > 0 {
 		s.closeLogs()
 		return nil, ps
@@ -124,12 +168,6 @@ func checkTopLevel(cfg *config.Config, ps *config.Problems) {
 	}
 	if len(cfg.StaticResources) > 0 {
 		ps.Unsupportedf("static_resources", "xDS bootstrap resources; configure servers and cluster_manager statically")
-	}
-	if cfg.Admin != nil {
-		ps.Unsupportedf("admin", "the admin API")
-	}
-	if cfg.Metrics != nil && len(cfg.Metrics.Sinks) > 0 {
-		ps.Unsupportedf("metrics.sinks", "metrics sinks")
 	}
 	if cfg.Tracing != nil && cfg.Tracing.Enable {
 		ps.Unsupportedf("tracing.enable", "tracing")
@@ -303,13 +341,29 @@ func (s *Server) Listeners() []*network.Listener { return s.listeners }
 // GracefulTimeout is how long Shutdown waits for connections to finish.
 func (s *Server) GracefulTimeout() time.Duration { return s.graceful }
 
-// Start binds every listener, or none: if one cannot bind, those already
-// bound are closed and the error names the listener. Then all of them serve.
+// Start binds every listener, the admin server and the metrics sinks, or
+// none: if one cannot bind, those already bound are closed and the error
+// names what failed. Then all of them serve.
 func (s *Server) Start(ctx context.Context) error {
+	obs := s.observers()
+	for i, o := range obs {
+		if err := o.Listen(ctx); err != nil {
+			for _, bound := range obs[:i] {
+				bound.Close()
+			}
+			if o == s.admin {
+				return fmt.Errorf("admin: %w", err)
+			}
+			return fmt.Errorf("metrics sink: %w", err)
+		}
+	}
 	for i, l := range s.listeners {
 		if err := l.Listen(ctx); err != nil {
 			for _, bound := range s.listeners[:i] {
 				bound.StopAccepting()
+			}
+			for _, o := range obs {
+				o.Close()
 			}
 			return fmt.Errorf("listener %q: %w", l.Name(), err)
 		}
@@ -318,12 +372,22 @@ func (s *Server) Start(ctx context.Context) error {
 		l.Serve()
 		s.log.Info("listening", "listener", l.Name(), "address", l.Addr().String())
 	}
+	s.state.Store(uint32(admin.StateRunning))
+	for _, o := range obs {
+		o.Serve()
+		what := "admin API"
+		if o != s.admin {
+			what = "metrics sink"
+		}
+		s.log.Info("serving "+what, "address", o.Addr().String())
+	}
 	return nil
 }
 
 // Shutdown stops accepting on every listener at once, then waits for open
 // connections to finish until ctx is done, and closes what is left.
 func (s *Server) Shutdown(ctx context.Context) {
+	s.state.Store(uint32(admin.StateDraining))
 	for _, l := range s.listeners {
 		l.StopAccepting()
 	}
@@ -338,6 +402,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 		total += n
 	}
 	s.log.Info("drained", "closed_by_force", total)
+	s.closeObservers()
 	s.closeLogs()
 }
 
@@ -348,6 +413,7 @@ func (s *Server) Close() {
 			l.StopAccepting()
 			l.CloseConns()
 		}
+		s.closeObservers()
 		s.closeLogs()
 	})
 }

@@ -43,7 +43,7 @@ func TestBuildReportsUnsupportedFeatures(t *testing.T) {
 		{name: "cluster type", cluster: `,"type":"EDS"`, path: "cluster_manager.clusters[0].type", msg: `"EDS"`},
 		{name: "health check", cluster: `,"health_check":{"protocol":"tcp"}`, path: "cluster_manager.clusters[0].health_check", msg: "health checks"},
 		{name: "xds", top: `,"dynamic_resources":{"ads_config":{}}`, path: "dynamic_resources", msg: "xDS"},
-		{name: "admin", top: `,"admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":34901}}}`, path: "admin", msg: "admin API"},
+		{name: "metrics sink", top: `,"metrics":{"sinks":[{"type":"console"}]}`, path: "metrics.sinks[0].type", msg: `"console"`},
 		{name: "tracing", top: `,"tracing":{"enable":true,"driver":"SOFATracer"}`, path: "tracing.enable", msg: "tracing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

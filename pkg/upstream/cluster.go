@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/hwaccel"
+	"github.com/sidecar-mesh/mosn/pkg/metrics"
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/stream"
 )
@@ -62,6 +63,7 @@ type HostStats struct {
 	// RequestActive is the number of requests in flight to the host, which
 	// the least-request load balancer reads.
 	RequestActive atomic.Int64
+	Requests      metrics.Requests // upstream tries to the host by outcome
 }
 
 // Cluster is the host's cluster.
@@ -111,6 +113,10 @@ type ClusterStats struct {
 	RequestPendingOverflow atomic.Int64 // request_pending_overflow: refused by max_requests
 	RetryActive            atomic.Int64 // retries in flight
 	RequestRetryOverflow   atomic.Int64 // request_retry_overflow: refused by max_retries
+
+	// Upstream tries by outcome, and their duration (request_duration_time).
+	Requests        metrics.Requests
+	RequestDuration metrics.Histogram
 }
 
 // admit counts one more in gauge unless that would pass max (0 = no

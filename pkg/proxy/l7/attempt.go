@@ -19,6 +19,7 @@ type attempt struct {
 	host   *upstream.Host
 	sender stream.ClientStream
 	timer  *time.Timer // per-try timeout
+	sentAt time.Time   // when the try was sent, if counted
 	paused bool        // we paused the upstream connection's reading
 	retry  bool        // a retry, counted against the cluster's max_retries
 	ended  bool
@@ -87,6 +88,7 @@ func (a *attempt) OnHeaders(h *protocol.Headers, end bool) {
 	if v, ok := h.Get(protocol.Status); ok {
 		status, _ = strconv.Atoi(string(v))
 	}
+	a.countResponse(status)
 	if status >= 500 && r.retry(false) {
 		r.cancelAttempt()
 		r.tryUpstream()
@@ -146,6 +148,7 @@ func (a *attempt) OnReset(reason stream.ResetReason) {
 	defer r.mu.Unlock()
 	r.cur = nil
 	a.end()
+	a.countRemoteReset()
 	if r.phase == phaseRespond {
 		r.flags = flagUpstreamReset
 		r.down.Reset()
@@ -194,6 +197,7 @@ func (a *attempt) onTimeout() {
 	if r.phase == phaseRespond {
 		return // the response has started; only the route timeout applies now
 	}
+	r.countAbandon(true)
 	r.cancelAttempt()
 	if r.retry(false) {
 		r.tryUpstream()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sidecar-mesh/mosn/pkg/accesslog"
 	"github.com/sidecar-mesh/mosn/pkg/config"
+	"github.com/sidecar-mesh/mosn/pkg/metrics"
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/proxy"
 	"github.com/sidecar-mesh/mosn/pkg/router"
@@ -46,6 +47,7 @@ type Filter struct {
 	clusters *upstream.Manager
 	filters  []proxy.StreamFilter
 	logs     []*accesslog.Logger
+	stats    *metrics.Downstream // nil counts nothing
 	limits   stream.Limits
 	newPool  func(*upstream.Host) stream.ConnPool // f.makePool, bound once
 	log      *slog.Logger
@@ -65,6 +67,7 @@ func New(path string, raw json.RawMessage, deps proxy.Deps) (proxy.ChainFactory,
 		clusters: deps.Clusters,
 		filters:  deps.StreamFilters,
 		logs:     deps.AccessLogs,
+		stats:    deps.Stats,
 		limits: stream.Limits{
 			MaxHeaderBytes: int(cfg.MaxRequestHeaderBytes),
 			MaxBodyBytes:   int64(cfg.MaxRequestBodyBytes),

@@ -81,6 +81,7 @@ type request struct {
 func newRequest(f *Filter, down stream.ServerStream, clientIP string) *request {
 	r := &request{f: f, down: down, start: time.Now(), clientIP: clientIP}
 	r.downstream.r = r
+	r.countBegin()
 	return r
 }
 
@@ -138,6 +139,7 @@ func (d *downReceiver) OnReset(stream.ResetReason) {
 	if r.phase == phaseDone {
 		return
 	}
+	r.countAbandon(false)
 	r.cancelAttempt()
 	r.flags = flagDownstreamClose
 	r.finish()
@@ -248,6 +250,7 @@ func (r *request) tryUpstream() {
 		return
 	}
 	a.sender = sender
+	a.countSent()
 	host.Stats().RequestActive.Add(1)
 	r.lastHost = host
 	r.cur = a
@@ -295,6 +298,7 @@ func (r *request) onTimeout() {
 		return
 	}
 	r.flags = flagUpstreamTimeout
+	r.countAbandon(true)
 	r.cancelAttempt()
 	if r.phase == phaseRespond {
 		r.down.Reset()
@@ -343,6 +347,7 @@ func (r *request) finish() {
 	}
 	if a := r.cur; a != nil {
 		r.cur = nil
+		a.countDone()
 		a.end()
 	}
 	if r.admitted {
@@ -350,6 +355,7 @@ func (r *request) finish() {
 		r.cluster.ReleaseRequest()
 	}
 	r.pauseDownstream(false)
+	r.countEnd()
 	r.writeAccessLog()
 }
 
