@@ -9,4 +9,5 @@ import (
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/tcpproxy" // network filter "tcp_proxy"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http1"   // protocol "Http1"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http2"   // protocol "Http2"
+	_ "github.com/sidecar-mesh/mosn/pkg/stream/rpc"     // protocols "bolt" ("SofaRpc"), "boltv2", "dubbo"
 )

@@ -1,0 +1,271 @@
+package rpc
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sidecar-mesh/mosn/pkg/network"
+	"github.com/sidecar-mesh/mosn/pkg/protocol"
+	"github.com/sidecar-mesh/mosn/pkg/protocol/bolt"
+	"github.com/sidecar-mesh/mosn/pkg/protocol/dubbo"
+	"github.com/sidecar-mesh/mosn/pkg/protocol/rpc"
+	"github.com/sidecar-mesh/mosn/pkg/stream"
+)
+
+func init() {
+	register := func(name string, aliases []string, c rpc.Codec) {
+		stream.Register(&stream.Protocol{
+			Name:    name,
+			Aliases: aliases,
+			Serve: func(conn *network.Conn, l stream.Limits, h stream.ServerHandler) {
+				NewServerConn(conn, c, l, h)
+			},
+			NewPool: func(o stream.PoolOptions) stream.ConnPool { return NewPool(c, o, Config{}) },
+		})
+	}
+	register("bolt", []string{"SofaRpc"}, bolt.Codec{})
+	register("boltv2", nil, bolt.Codec{V2: true})
+	register("dubbo", nil, dubbo.Codec{})
+}
+
+// Stats counts what the RPC stream connections of this process refused.
+// Safe for concurrent use.
+type Stats struct {
+	// CorruptFrames counts connections closed on a frame the codec
+	// rejected (bad magic or version, bad CRC, malformed body).
+	CorruptFrames atomic.Int64
+	// OversizedFrames counts connections closed on a frame above the limits.
+	OversizedFrames atomic.Int64
+	// TruncatedFrames counts connections that ended inside a frame.
+	TruncatedFrames atomic.Int64
+	// Heartbeats counts heartbeats answered by the proxy itself.
+	Heartbeats atomic.Int64
+}
+
+// stats is the process's count; ProcessStats returns it.
+var stats Stats
+
+// ProcessStats returns the counters of every RPC connection of the process.
+func ProcessStats() *Stats { return &stats }
+
+var logger = slog.Default().With("component", "rpc")
+
+func limitsOf(l stream.Limits) rpc.Limits {
+	r := rpc.Limits{MaxHeaderBytes: l.MaxHeaderBytes}
+	if l.MaxBodyBytes > 0 && l.MaxBodyBytes < 1<<30 {
+		r.MaxFrameBytes = int(l.MaxBodyBytes) + r.OrDefault().MaxHeaderBytes + 64
+	}
+	return r
+}
+
+// ServerConn is the server side of one downstream RPC connection: its read
+// filter and event listener.
+type ServerConn struct {
+	conn    *network.Conn
+	codec   rpc.Codec
+	limits  rpc.Limits
+	handler stream.ServerHandler
+	frame   rpc.Frame // decoded into on the read goroutine
+
+	mu      sync.Mutex
+	streams map[*ServerStream]struct{} // requests not yet answered
+	closed  bool
+}
+
+var (
+	_ network.ReadFilter    = (*ServerConn)(nil)
+	_ network.EventListener = (*ServerConn)(nil)
+	_ stream.ServerStream   = (*ServerStream)(nil)
+)
+
+// NewServerConn installs RPC serving with codec c on conn.
+func NewServerConn(conn *network.Conn, c rpc.Codec, l stream.Limits, h stream.ServerHandler) *ServerConn {
+	sc := &ServerConn{conn: conn, codec: c, limits: limitsOf(l), handler: h, streams: make(map[*ServerStream]struct{})}
+	conn.AddReadFilter(sc)
+	conn.AddEventListener(sc)
+	return sc
+}
+
+// OnNewConnection implements network.ReadFilter.
+func (sc *ServerConn) OnNewConnection(*network.Conn) network.FilterStatus { return network.Continue }
+
+// OnData decodes every whole frame in buf.
+func (sc *ServerConn) OnData(_ *network.Conn, buf *network.Buffer, end bool) network.FilterStatus {
+	for {
+		n, err := sc.codec.Decode(buf.Bytes(), &sc.frame, sc.limits)
+		if err == rpc.ErrNeedMore {
+			if end {
+				if buf.Len() > 0 {
+					stats.TruncatedFrames.Add(1)
+					logger.Warn("connection ended inside a frame", "protocol", sc.codec.Name(), "conn", sc.conn.ID(), "bytes", buf.Len())
+				}
+				buf.Drain(buf.Len())
+				sc.conn.Close(network.CloseFlush)
+			}
+			return network.Stop
+		}
+		if err != nil {
+			sc.refuse(err)
+			buf.Drain(buf.Len())
+			return network.Stop
+		}
+		f := &sc.frame
+		switch f.Kind {
+		case rpc.KindHeartbeat:
+			stats.Heartbeats.Add(1)
+			sc.conn.Write(sc.codec.EncodeHeartbeatAck(f))
+		case rpc.KindRequest, rpc.KindOneway:
+			sc.request(f)
+		}
+		buf.Drain(n)
+	}
+}
+
+// refuse closes the connection on a frame that cannot be decoded.
+func (sc *ServerConn) refuse(err error) {
+	if errors.Is(err, rpc.ErrTooLarge) {
+		stats.OversizedFrames.Add(1)
+	} else {
+		stats.CorruptFrames.Add(1)
+	}
+	logger.Warn("closing connection on a bad frame", "protocol", sc.codec.Name(), "conn", sc.conn.ID(), "err", err)
+	sc.conn.Close(network.CloseNoFlush)
+}
+
+// request starts a stream for the request in f, moving its Headers there.
+func (sc *ServerConn) request(f *rpc.Frame) {
+	st := &ServerStream{sc: sc}
+	body := f.Body
+	st.req, sc.frame = *f, rpc.Frame{}
+	st.req.Body = nil
+	st.oneway = f.Kind == rpc.KindOneway
+	sc.mu.Lock()
+	if sc.closed {
+		sc.mu.Unlock()
+		return
+	}
+	sc.streams[st] = struct{}{}
+	sc.mu.Unlock()
+	st.receiver = sc.handler.NewStream(st)
+	if len(body) == 0 {
+		st.receiver.OnHeaders(&st.req.Headers, true)
+		return
+	}
+	st.receiver.OnHeaders(&st.req.Headers, false)
+	st.receiver.OnData(body, true)
+}
+
+// done removes st and reports whether it was still open.
+func (sc *ServerConn) done(st *ServerStream) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if _, ok := sc.streams[st]; !ok {
+		return false
+	}
+	delete(sc.streams, st)
+	return true
+}
+
+// OnEvent implements network.EventListener: a close resets every
+// unanswered request.
+func (sc *ServerConn) OnEvent(_ *network.Conn, e network.Event) {
+	if !e.IsClose() {
+		return
+	}
+	sc.mu.Lock()
+	sc.closed = true
+	streams := sc.streams
+	sc.streams = map[*ServerStream]struct{}{}
+	sc.mu.Unlock()
+	for st := range streams {
+		st.receiver.OnReset(stream.ResetConnectionClosed)
+	}
+}
+
+// ServerStream is one request on a ServerConn and the sender of its
+// response. The proxy calls its methods one at a time.
+type ServerStream struct {
+	sc       *ServerConn
+	req      rpc.Frame // the request; Body is nil once delivered
+	receiver stream.Receiver
+	oneway   bool
+
+	resp    protocol.Headers // the response head, copied by SendHeaders
+	started bool
+	body    *network.Buffer
+}
+
+// Conn is the downstream connection.
+func (st *ServerStream) Conn() *network.Conn { return st.sc.conn }
+
+// Request is the decoded request frame (its Body is no longer available).
+func (st *ServerStream) Request() *rpc.Frame { return &st.req }
+
+// SetWatermarks implements stream.ServerStream; responses are sent whole,
+// so there is nothing to pause.
+func (st *ServerStream) SetWatermarks(stream.Watermarks) {}
+
+// ReadDisable pauses or resumes reading the downstream connection.
+func (st *ServerStream) ReadDisable(disable bool) { st.sc.conn.SetReadDisable(disable) }
+
+// Flush implements stream.ServerStream: the response goes out whole when
+// it ends.
+func (st *ServerStream) Flush() {}
+
+// SendHeaders takes the response head; it is encoded when the response ends.
+func (st *ServerStream) SendHeaders(h *protocol.Headers, endStream bool) error {
+	st.resp.CopyFrom(h)
+	st.started = true
+	if endStream {
+		return st.finish()
+	}
+	return nil
+}
+
+// SendData gathers the response body.
+func (st *ServerStream) SendData(data *network.Buffer, endStream bool) error {
+	switch {
+	case data == nil:
+	case st.body == nil:
+		st.body = data
+	default:
+		st.body.Append(data.Bytes())
+		data.Release()
+	}
+	if endStream {
+		return st.finish()
+	}
+	return nil
+}
+
+// SendTrailers ends the response; RPC protocols carry no trailers.
+func (st *ServerStream) SendTrailers(*protocol.Headers) error { return st.finish() }
+
+func (st *ServerStream) finish() error {
+	body := st.body
+	st.body = nil
+	if !st.sc.done(st) || st.oneway {
+		if body != nil {
+			body.Release()
+		}
+		return nil
+	}
+	return st.sc.conn.Write(st.sc.codec.EncodeResponse(&st.req, &st.resp, body)...)
+}
+
+// Reset answers a response that broke off with an upstream-closed error,
+// so the caller is not left waiting.
+func (st *ServerStream) Reset() {
+	if st.body != nil {
+		st.body.Release()
+		st.body = nil
+	}
+	st.resp.Reset()
+	st.resp.AddString(protocol.Status, "502")
+	body := network.GetBuffer(32)
+	body.AppendString("upstream response reset")
+	st.body = body
+	st.finish()
+}
