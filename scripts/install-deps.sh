@@ -21,3 +21,8 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 go mod download
+if [ "${1:-test}" = test ]; then
+  # The RPC tests' real bolt and Dubbo peers (test/rpc/package.json, exact
+  # versions, locked); Node 20 is preinstalled.
+  npm ci --prefix "$(dirname "$0")/../test/rpc" --no-audit --no-fund --loglevel=error
+fi
