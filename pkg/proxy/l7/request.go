@@ -191,7 +191,7 @@ func (r *request) receive() {
 		return
 	}
 	r.prepareUpstreamHeaders()
-	if d := r.route.Timeout(); d > 0 {
+	if d := r.requestTimeout(); d > 0 {
 		r.timeout = time.AfterFunc(d, r.onTimeout)
 	}
 	r.tryUpstream()
@@ -315,6 +315,10 @@ func (r *request) localReply(status int, body string) {
 }
 
 func (r *request) localReplyHeaders(status int, body string) {
+	if r.isGRPC() {
+		r.grpcReply(status, body)
+		return
+	}
 	if body != "" {
 		body += "\n"
 		r.local.AddString("content-type", "text/plain; charset=utf-8")
