@@ -6,9 +6,11 @@ package test
 // parser, and readers of one series. Waits are bounded polls, never sleeps.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,6 +21,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/sidecar-mesh/mosn/pkg/config"
+	"github.com/sidecar-mesh/mosn/pkg/server"
 
 	// The in-process server needs the L7 filter and the HTTP/1.1 stream
 	// layer the binary compiles in (cmd/mosn/imports.go).
@@ -277,4 +282,24 @@ func getJSON(t *testing.T, url string, v any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// tryInProcess is startInProcess returning Start's error rather than
+// failing on it.
+func tryInProcess(t *testing.T, cfgJSON string) (*inproc, error) {
+	t.Helper()
+	cfg, ps := config.Parse([]byte(cfgJSON))
+	if len(ps) > 0 {
+		t.Fatalf("test config has problems:\n%v\n%s", ps, cfgJSON)
+	}
+	log := new(syncBuffer)
+	srv, ps := server.Build(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if srv == nil {
+		t.Fatalf("server.Build: %v", ps)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		return nil, err
+	}
+	t.Cleanup(srv.Close)
+	return &inproc{Server: srv, log: log}, nil
 }

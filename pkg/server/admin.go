@@ -23,6 +23,9 @@ var (
 // buildObservability makes, without binding anything, the metrics registry,
 // the admin server of cfg.Admin and the servers of prometheus sinks.
 func (s *Server) buildObservability(cfg *config.Config, opts Options, ps *config.Problems) {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
 	s.registry = metrics.NewRegistry(s, metrics.BuildInfo{Version: opts.Version})
 	if cfg.Admin != nil {
 		s.admin = admin.New(admin.Options{
