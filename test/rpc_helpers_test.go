@@ -213,3 +213,44 @@ func (fc *frameConn) read() (*rpc.Frame, error) {
 		}
 	}
 }
+
+// frameServer is a fake RPC upstream on 127.0.0.1:0 that hands every frame
+// it reads to handle and writes back what handle returns (nothing for nil).
+// Frames go to the frames channel too.
+type frameServer struct {
+	*backend
+	frames chan rpc.Frame
+}
+
+func startFrameServer(t *testing.T, codec rpc.Codec, handle func(f *rpc.Frame) [][]byte) *frameServer {
+	t.Helper()
+	fs := &frameServer{frames: make(chan rpc.Frame, 1024)}
+	fs.backend = startBackend(t, func(c *net.TCPConn) {
+		var buf []byte
+		var tmp [8192]byte
+		for {
+			n, err := c.Read(tmp[:])
+			buf = append(buf, tmp[:n]...)
+			for {
+				var f rpc.Frame
+				m, derr := codec.Decode(buf, &f, rpc.Limits{})
+				if derr != nil {
+					break
+				}
+				f.Body = append([]byte(nil), f.Body...)
+				buf = buf[m:]
+				select {
+				case fs.frames <- f:
+				default:
+				}
+				for _, out := range handle(&f) {
+					c.Write(out)
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	return fs
+}

@@ -5,7 +5,7 @@
 //   node peer.js server --protocol bolt|dubbo --name NAME [--port 0]
 //     prints "listening PORT" once it accepts connections. Services (version 1.0):
 //       com.example.EchoService: echo(s) -> "NAME:s", plus(a, b), sleep(ms), exit()
-//       com.example.OtherService: whoami() -> NAME
+//       com.example.OtherService: whoami() -> NAME, conns() -> connections open, exit()
 //   node peer.js client --protocol bolt|dubbo --target HOST:PORT --service IFACE
 //       --method M --args JSON [--calls N] [--conns K] [--timeout MS] [--bolt2]
 //     makes N calls spread over K connections, all at once, and prints one JSON
@@ -53,6 +53,8 @@ async function server(o) {
   });
   srv.addService({ interfaceName: 'com.example.OtherService', version: '1.0' }, {
     async whoami() { return name; },
+    async conns() { return srv._connections.size; },
+    async exit() { process.exit(3); },
   });
   await srv.start();
   process.stdout.write('listening ' + srv._servers[0].address().port + '\n');

@@ -510,22 +510,16 @@ func (c Codec) EncodeResponse(req *rpc.Frame, h *protocol.Headers, body *network
 	if !ok {
 		class = []byte(ResponseClass)
 	}
-	if status != StatusSuccess && !fromBolt && body != nil && body.Len() > 0 {
-		// An error page or local reply: bolt clients read the content of a
-		// failed response as a hessian2 error message.
-		text := string(trimNewline(body.Bytes()))
+	if status != StatusSuccess && !fromBolt && body != nil {
+		// An error page or local reply. Its text cannot go in the content:
+		// bolt clients deserialize a failed response's content as an
+		// RpcServerException, which Java encodes in hessian 2.0 and
+		// sofa-bolt-node in its draft dialect, so no one body suits both.
+		// With no content, both raise the error the status names.
 		body.Release()
-		body = network.GetBuffer(len(text) + 8)
-		body.Append(rpc.AppendHessianString(nil, text))
+		body = nil
 	}
 	return encode(&fh, class, h, body)
-}
-
-func trimNewline(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // EncodeHeartbeat implements rpc.Codec: a v1 heartbeat, which every bolt

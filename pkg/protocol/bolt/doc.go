@@ -40,9 +40,12 @@
 // Encoding a response, x-mosn-bolt-status wins when present (a bolt
 // upstream's own status goes back unchanged); otherwise :status is mapped
 // back along the same table (other 4xx and 5xx become SERVER_EXCEPTION),
-// and the body of a failed response that did not come from bolt (a proxy's
-// local reply, an HTTP error page) is sent as one hessian2 string, the
-// error text bolt clients expect.
+// and a failed response that did not come from bolt (a proxy's local
+// reply, an HTTP error page) is sent without content: bolt clients decode
+// a failed response's content as an RpcServerException, which Java writes
+// in hessian 2.0 and sofa-bolt-node in its draft dialect, so no text suits
+// both, while an empty content makes either raise the error the status
+// names (sofa-bolt-node: "Server exception when invoke with callback").
 //
 // # Version 2 and CRC
 //

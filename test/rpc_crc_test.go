@@ -1,0 +1,23 @@
+package test
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+
+	"github.com/sidecar-mesh/mosn/pkg/network"
+)
+
+// encodeFrames joins and releases what an rpc.Codec encoded.
+func encodeFrames(bufs []*network.Buffer) []byte {
+	var out []byte
+	for _, b := range bufs {
+		out = append(out, b.Bytes()...)
+		b.Release()
+	}
+	return out
+}
+
+// appendCRC appends the CRC32 of p, as bolt v2 frames end.
+func appendCRC(p []byte) []byte {
+	return binary.BigEndian.AppendUint32(p, crc32.ChecksumIEEE(p))
+}
