@@ -217,7 +217,10 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 	}
 }
 
-// AddReadFilter appends f to the read chain. Call before Start.
+// AddReadFilter appends f to the read chain. Call before Start, or from a
+// read filter's OnData on the read goroutine: a filter added then is offered
+// the same bytes in the same pass (its OnNewConnection is not called). That
+// is how a protocol sniffer hands the connection to the protocol it found.
 func (c *Conn) AddReadFilter(f ReadFilter) { c.readFilters = append(c.readFilters, f) }
 
 // AddWriteFilter appends f to the write chain. Call before Start.
@@ -451,8 +454,9 @@ func (c *Conn) deliver(endStream bool) {
 		c.rbuf = GetBuffer(0)
 	}
 	buf := c.rbuf
-	for _, f := range c.readFilters {
-		if f.OnData(c, buf, endStream) == Stop {
+	// By index: a filter may append another one (AddReadFilter).
+	for i := 0; i < len(c.readFilters); i++ {
+		if c.readFilters[i].OnData(c, buf, endStream) == Stop {
 			break
 		}
 	}

@@ -378,3 +378,54 @@ func BenchmarkConnEcho(b *testing.B) {
 		}
 	}
 }
+
+// handOver is a read filter that, on its first data, adds next to the chain
+// and lets it take the same bytes.
+type handOver struct {
+	next   ReadFilter
+	handed bool
+}
+
+func (h *handOver) OnNewConnection(*Conn) FilterStatus { return Continue }
+
+func (h *handOver) OnData(c *Conn, _ *Buffer, _ bool) FilterStatus {
+	if !h.handed {
+		h.handed = true
+		c.AddReadFilter(h.next)
+	}
+	return Continue
+}
+
+// gather is a read filter that consumes everything into a channel.
+type gather chan string
+
+func (g gather) OnNewConnection(*Conn) FilterStatus { return Continue }
+
+func (g gather) OnData(_ *Conn, buf *Buffer, _ bool) FilterStatus {
+	if buf.Len() > 0 {
+		g <- string(buf.Bytes())
+		buf.Drain(buf.Len())
+	}
+	return Stop
+}
+
+// TestReadFilterAddedDuringData: a filter added from OnData is offered the
+// bytes of that same read, without waiting for more.
+func TestReadFilterAddedDuringData(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	got := make(gather, 4)
+	c := NewServerConn(a, Options{})
+	c.AddReadFilter(&handOver{next: got})
+	c.Start()
+	defer c.Close(CloseNoFlush)
+	go b.Write([]byte("first"))
+	select {
+	case s := <-got:
+		if s != "first" {
+			t.Fatalf("got %q", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the added filter never saw the first bytes")
+	}
+}
