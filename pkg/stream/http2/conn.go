@@ -155,7 +155,9 @@ func newConn(nc *network.Conn, server bool, limits stream.Limits) *Conn {
 	c.fr = http2.NewFramer(nil, &c.src)
 	c.fr.SetMaxReadFrameSize(maxReadFrame)
 	c.hdec = hpack.NewDecoder(4096, c.dec.emit)
-	c.hdec.SetMaxStringLength(limits.MaxHeaderBytes)
+	// No string limit of its own: a block is bounded by the CONTINUATION
+	// check, and fields over MaxHeaderBytes are answered 431, not treated
+	// as a compression error.
 	c.fw = http2.NewFramer(frameSink{c}, nil)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	c.lastRead.Store(time.Now().UnixNano())
