@@ -18,6 +18,18 @@ type Protocol struct {
 	Serve func(c *network.Conn, l Limits, h ServerHandler)
 	// NewPool makes an empty pool for one upstream host.
 	NewPool func(o PoolOptions) ConnPool
+	// Among is set only by a protocol that detects others from a
+	// connection's first bytes (Auto): it returns one that detects only
+	// the protocols named. Lookup uses it for a comma-separated list.
+	Among func(names []string) (*Protocol, error)
+}
+
+// Chooser is implemented by a ServerHandler that wants to know which
+// protocol a detecting protocol chose for its connection: Serve calls
+// Choose once, on the connection's read goroutine, before the first
+// NewStream.
+type Chooser interface {
+	Choose(p *Protocol)
 }
 
 var protocols = registry.New[*Protocol]("stream protocol")
@@ -32,8 +44,19 @@ func Register(p *Protocol) {
 }
 
 // Lookup finds a protocol by any of its names, case-insensitively, as
-// MOSN's configs write them.
-func Lookup(name string) (*Protocol, bool) { return protocols.Lookup(strings.ToLower(name)) }
+// MOSN's configs write them. A comma-separated list ("Http1,Http2") is the
+// protocol registered as "Auto", narrowed to the protocols listed.
+func Lookup(name string) (*Protocol, bool) {
+	if strings.Contains(name, ",") {
+		auto, ok := protocols.Lookup("auto")
+		if !ok || auto.Among == nil {
+			return nil, false
+		}
+		p, err := auto.Among(strings.Split(name, ","))
+		return p, err == nil
+	}
+	return protocols.Lookup(strings.ToLower(name))
+}
 
 // Names are every registered name and alias, lower-cased and sorted.
 func Names() []string { return protocols.Names() }

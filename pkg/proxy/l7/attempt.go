@@ -20,7 +20,6 @@ type attempt struct {
 	sender stream.ClientStream
 	timer  *time.Timer // per-try timeout
 	sentAt time.Time   // when the try was sent, if counted
-	paused bool        // we paused the upstream connection's reading
 	retry  bool        // a retry, counted against the cluster's max_retries
 	ended  bool
 }
@@ -51,17 +50,7 @@ func (a *attempt) end() {
 		a.timer.Stop()
 	}
 	a.host.Stats().RequestActive.Add(-1)
-	a.pauseReading(false)
-}
-
-// pauseReading pauses or resumes reading the response while the client is
-// slower than the upstream. r.mu is held.
-func (a *attempt) pauseReading(pause bool) {
-	if pause == a.paused {
-		return
-	}
-	a.paused = pause
-	a.sender.ReadDisable(pause)
+	a.r.flow.detach(a.sender)
 }
 
 // current reports whether a is still the request's attempt, locking r.mu
@@ -178,13 +167,10 @@ func (a *attempt) Flush() {
 }
 
 // OnWriteBufferHigh pauses reading the client while the upstream connection
-// backs up with its request body.
+// backs up with its request body. It may come from inside SendData, with
+// r.mu held: it takes only the flow's lock.
 func (a *attempt) OnWriteBufferHigh(high bool) {
-	if !a.current() {
-		return
-	}
-	defer a.r.mu.Unlock()
-	a.r.pauseDownstream(high)
+	a.r.flow.upstreamBackedUp(high)
 }
 
 // onTimeout fires when the per-try timeout passes: another try, or 504.

@@ -42,7 +42,7 @@ const defaultProtocol = "Http1"
 
 // Filter is a configured proxy filter, shared by a listener's connections.
 type Filter struct {
-	down, up *stream.Protocol
+	down, up *stream.Protocol // up nil: chosen per connection (handler.Choose)
 	table    *router.Table
 	clusters *upstream.Manager
 	filters  []proxy.StreamFilter
@@ -78,8 +78,17 @@ func New(path string, raw json.RawMessage, deps proxy.Deps) (proxy.ChainFactory,
 	if f.down, err = lookupProtocol("downstream_protocol", cfg.DownstreamProtocol); err != nil {
 		return nil, err
 	}
-	if f.up, err = lookupProtocol("upstream_protocol", cfg.UpstreamProtocol); err != nil {
-		return nil, err
+	// Empty or "Auto" behind a detecting downstream (Auto, "Http1,Http2"):
+	// each connection's upstream speaks what its client does (Choose).
+	detecting := strings.EqualFold(cfg.DownstreamProtocol, "Auto") || strings.Contains(cfg.DownstreamProtocol, ",")
+	switch up := cfg.UpstreamProtocol; {
+	case detecting && (up == "" || strings.EqualFold(up, "Auto")):
+	case strings.EqualFold(up, "Auto"):
+		f.up = f.down
+	default:
+		if f.up, err = lookupProtocol("upstream_protocol", up); err != nil {
+			return nil, err
+		}
 	}
 	if f.table == nil {
 		return nil, fmt.Errorf("router_config_name: %q: no such router", cfg.RouterConfigName)
@@ -112,6 +121,21 @@ func (f *Filter) Install(c *network.Conn) error {
 type handler struct {
 	f        *Filter
 	clientIP string
+}
+
+var _ stream.Chooser = (*handler)(nil)
+
+// Choose implements stream.Chooser: a filter whose upstream follows the
+// downstream gets a copy of its own that sends in the protocol detected.
+func (h *handler) Choose(p *stream.Protocol) {
+	if h.f.up != nil {
+		return
+	}
+	f := new(Filter)
+	*f = *h.f
+	f.up = p
+	f.newPool = f.makePool
+	h.f = f
 }
 
 // NewStream starts a request.

@@ -62,10 +62,8 @@ type request struct {
 	tries    int
 	cur      *attempt // the upstream attempt in flight
 	lastHost *upstream.Host
-	// downPaused: we paused reading the client while the upstream
-	// connection was backed up with its body.
-	downPaused bool
-	admitted   bool // counted against the cluster's max_requests
+	flow     flow
+	admitted bool // counted against the cluster's max_requests
 
 	timeout  *time.Timer       // the route's overall timeout
 	response *protocol.Headers // what went downstream: the upstream's head, or local
@@ -81,6 +79,7 @@ type request struct {
 func newRequest(f *Filter, down stream.ServerStream, clientIP string) *request {
 	r := &request{f: f, down: down, start: time.Now(), clientIP: clientIP}
 	r.downstream.r = r
+	r.flow.down = down
 	r.countBegin()
 	return r
 }
@@ -145,17 +144,11 @@ func (d *downReceiver) OnReset(stream.ResetReason) {
 	r.finish()
 }
 
-// downWatermarks pauses the upstream while the client reads slowly.
+// downWatermarks pauses the upstream while the client reads slowly. It may
+// come from inside SendData, with r.mu held: it takes only the flow's lock.
 type downWatermarks struct{ r *request }
 
-func (w downWatermarks) OnWriteBufferHigh(high bool) {
-	r := w.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cur != nil {
-		r.cur.pauseReading(high)
-	}
-}
+func (w downWatermarks) OnWriteBufferHigh(high bool) { w.r.flow.downstreamBackedUp(high) }
 
 // receive runs the stream filters and routes the request.
 func (r *request) receive() {
@@ -175,7 +168,8 @@ func (r *request) receive() {
 		return
 	}
 	if status, body, ok := r.route.DirectResponse(); ok {
-		r.localReply(status, body)
+		r.local.Reset()
+		r.reply(status, body) // the configured body, byte for byte
 		return
 	}
 	if status, location, ok := r.route.Redirect(r.headers); ok {
@@ -202,16 +196,29 @@ func (r *request) prepareUpstreamHeaders() {
 	h := r.headers
 	codec.RemoveHopByHop(h)
 	if ip := r.clientIP; ip != "" {
-		if prev, ok := h.Get("x-forwarded-for"); ok {
-			h.Set("x-forwarded-for", string(prev)+", "+ip)
-		} else {
-			h.AddString("x-forwarded-for", ip)
-		}
+		appendForwardedFor(h, ip)
 	}
 	if !h.Has("x-forwarded-proto") {
 		h.AddString("x-forwarded-proto", "http")
 	}
 	r.route.RewriteRequest(h)
+}
+
+// appendForwardedFor adds the client to X-Forwarded-For. Several fields
+// are one list (RFC 9110, 5.3): they are joined, every hop kept.
+func appendForwardedFor(h *protocol.Headers, ip string) {
+	var list []byte
+	h.Range(func(n, v []byte) bool {
+		if string(n) == "x-forwarded-for" {
+			list = append(append(list, v...), ", "...)
+		}
+		return true
+	})
+	if list == nil {
+		h.AddString("x-forwarded-for", ip)
+		return
+	}
+	h.Set("x-forwarded-for", string(list)+ip)
 }
 
 // tryUpstream makes one attempt: choose a host, take a stream from its pool,
@@ -239,7 +246,9 @@ func (r *request) tryUpstream() {
 		return
 	}
 	a.host = host
-	if r.route.AutoHostRewrite() {
+	// An HTTP/1.0 client need not send Host; HTTP/1.1 and HTTP/2
+	// upstreams must get one.
+	if r.route.AutoHostRewrite() || !r.headers.Has("host") && !r.headers.Has(protocol.Authority) {
 		r.headers.Set("host", host.Address)
 	}
 	sender, err := host.Pool(r.f.up.Name, r.f.newPool).NewStream(a)
@@ -250,6 +259,7 @@ func (r *request) tryUpstream() {
 		return
 	}
 	a.sender = sender
+	r.flow.attach(sender)
 	a.countSent()
 	host.Stats().RequestActive.Add(1)
 	r.lastHost = host
@@ -315,12 +325,19 @@ func (r *request) localReply(status int, body string) {
 }
 
 func (r *request) localReplyHeaders(status int, body string) {
+	if body != "" {
+		body += "\n"
+	}
+	r.reply(status, body)
+}
+
+// reply sends r.local with status and body as the response.
+func (r *request) reply(status int, body string) {
 	if r.isGRPC() {
 		r.grpcReply(status, body)
 		return
 	}
 	if body != "" {
-		body += "\n"
 		r.local.AddString("content-type", "text/plain; charset=utf-8")
 	}
 	r.local.AddString(protocol.Status, strconv.Itoa(status))
@@ -358,18 +375,9 @@ func (r *request) finish() {
 		r.admitted = false
 		r.cluster.ReleaseRequest()
 	}
-	r.pauseDownstream(false)
+	r.flow.release()
 	r.countEnd()
 	r.writeAccessLog()
-}
-
-// pauseDownstream pauses or resumes reading the client. r.mu is held.
-func (r *request) pauseDownstream(pause bool) {
-	if pause == r.downPaused {
-		return
-	}
-	r.downPaused = pause
-	r.down.ReadDisable(pause)
 }
 
 func (r *request) writeAccessLog() {

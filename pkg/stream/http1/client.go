@@ -151,6 +151,7 @@ func (cc *clientConn) newStream(r stream.Receiver) *ClientStream {
 	*st = ClientStream{cc: cc, receiver: r, reused: cc.reused, method: st.method[:0]}
 	cc.mu.Lock()
 	cc.active = st
+	cc.decoding = nil // st is reused: the decoder must hear this request's method
 	cc.mu.Unlock()
 	return st
 }
