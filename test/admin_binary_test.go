@@ -91,3 +91,13 @@ func TestBinaryAdminAndLogRotation(t *testing.T) {
 		t.Fatalf("exit %d; error log:\n%s", code, read(errLog))
 	}
 }
+
+// TestAdminExampleConfigValidates keeps the README's example config of the
+// admin API and the prometheus sink valid and runnable.
+func TestAdminExampleConfigValidates(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := runBinary(t, childEnv(), "validate", "-c", "../configs/admin.json")
+	if code != 0 || !strings.Contains(stdout, "config is valid: 1 listener(s), 1 cluster(s)") || stderr != "" {
+		t.Fatalf("validate configs/admin.json: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
