@@ -10,8 +10,9 @@ import (
 // not checked for CR, LF or NUL, so fields that come from anywhere but a
 // Decoder (config, filters) must be validated where they are made.
 
-// AppendRequestHead writes "METHOD PATH HTTP/1.1\r\n", every regular field
-// of h (names as stored, lower-case) and "\r\n". A missing :method is
+// AppendRequestHead writes "METHOD PATH HTTP/1.1\r\n", a Host field from
+// :authority when h has no host field (a request from HTTP/2), every
+// regular field of h (names as stored, lower-case) and "\r\n". A missing :method is
 // written as GET and a missing :path as "/". Framing fields
 // (content-length, transfer-encoding) must already be as wanted.
 func AppendRequestHead(dst *network.Buffer, h *protocol.Headers) {
@@ -27,6 +28,13 @@ func AppendRequestHead(dst *network.Buffer, h *protocol.Headers) {
 	dst.AppendString(" ")
 	dst.Append(path)
 	dst.AppendString(" HTTP/1.1\r\n")
+	if a, ok := h.Get(protocol.Authority); ok && len(a) > 0 && !h.Has("host") {
+		// An HTTP/2 request names its host in :authority only; HTTP/1.1
+		// requires a Host field (RFC 9112 3.2).
+		dst.AppendString("host: ")
+		dst.Append(a)
+		dst.AppendString("\r\n")
+	}
 	appendFields(dst, h)
 	dst.AppendString("\r\n")
 }

@@ -30,7 +30,9 @@ func TestServerBadFrames(t *testing.T) {
 			p.raw(http2.FrameHeaders, 0, 1, p.block(request("/")...))
 			p.raw(http2.FrameData, 0, 1, []byte("x"))
 		}, http2.ErrCodeProtocol, 0, 0},
-		{"bad hpack", func(p *peer) { p.raw(http2.FrameHeaders, http2.FlagHeadersEndHeaders, 1, []byte{0xff, 0xff, 0xff, 0xff}) }, http2.ErrCodeCompression, 0, 0},
+		{"bad hpack", func(p *peer) {
+			p.raw(http2.FrameHeaders, http2.FlagHeadersEndHeaders, 1, []byte{0xff, 0xff, 0xff, 0xff})
+		}, http2.ErrCodeCompression, 0, 0},
 		{"frame too large", func(p *peer) { p.raw(http2.FrameData, 0, 1, make([]byte, maxReadFrame+1)) }, http2.ErrCodeFrameSize, 0, 0},
 		{"ping wrong size", func(p *peer) { p.raw(http2.FramePing, 0, 0, []byte("short")) }, http2.ErrCodeFrameSize, 0, 0},
 		{"window update 0 on connection", func(p *peer) { p.raw(http2.FrameWindowUpdate, 0, 0, u32(0)) }, http2.ErrCodeProtocol, 0, 0},
