@@ -24,7 +24,9 @@ import (
 	// The in-process server needs the protocols the binary compiles in
 	// (cmd/mosn/imports.go).
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/l7"
+	_ "github.com/sidecar-mesh/mosn/pkg/stream/auto"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http1"
+	_ "github.com/sidecar-mesh/mosn/pkg/stream/http2"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/rpc"
 )
 

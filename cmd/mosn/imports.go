@@ -7,6 +7,7 @@ import (
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/fault"    // stream filter "fault"
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/l7"       // network filter "proxy"
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/tcpproxy" // network filter "tcp_proxy"
+	_ "github.com/sidecar-mesh/mosn/pkg/stream/auto"    // protocol "Auto" (and lists such as "Http1,Http2")
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http1"   // protocol "Http1"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http2"   // protocol "Http2"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/rpc"     // protocols "bolt" ("SofaRpc"), "boltv2", "dubbo"
