@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/protocol"
@@ -33,18 +34,25 @@ func NewPool(opts stream.PoolOptions) *Pool { return &Pool{opts: opts} }
 // NewStream sends a request on an idle connection, or on a new one (whose
 // request waits in its write queue until it has connected).
 func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
-	cc, err := p.take()
+	cc, connect, err := p.take()
 	if err != nil {
 		return nil, err
 	}
-	return cc.newStream(r), nil
+	st := cc.newStream(r)
+	if !cc.reused {
+		// Only now: a connect that fails at once must find st to tell.
+		cc.conn.Connect(connect)
+	}
+	return st, nil
 }
 
-func (p *Pool) take() (*clientConn, error) {
+// take returns an idle connection, or a new one that the caller connects
+// within the returned timeout once its stream is attached.
+func (p *Pool) take() (*clientConn, time.Duration, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrPoolClosed
+		return nil, 0, ErrPoolClosed
 	}
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		cc := p.idle[n-1]
@@ -53,19 +61,18 @@ func (p *Pool) take() (*clientConn, error) {
 		if !cc.conn.Closed() {
 			p.mu.Unlock()
 			cc.reused = true
-			return cc, nil
+			return cc, 0, nil
 		}
 	}
 	p.mu.Unlock()
 	conn, timeout, err := p.opts.Dial()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	cc := &clientConn{pool: p, conn: conn, dec: codec.NewResponseDecoder(codecLimits(p.opts.Limits))}
 	conn.AddReadFilter(cc)
 	conn.AddEventListener(cc)
-	conn.Connect(timeout)
-	return cc, nil
+	return cc, timeout, nil
 }
 
 // release takes back a connection whose exchange completed cleanly.
