@@ -23,6 +23,7 @@ import (
 
 	// The in-process server needs the protocols the binary compiles in
 	// (cmd/mosn/imports.go).
+	_ "github.com/sidecar-mesh/mosn/pkg/proxy/healthcheck"
 	_ "github.com/sidecar-mesh/mosn/pkg/proxy/l7"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/auto"
 	_ "github.com/sidecar-mesh/mosn/pkg/stream/http1"
