@@ -92,6 +92,7 @@ type Conn struct {
 	batch          []*network.Buffer // frames waiting for the flusher
 	spare          []*network.Buffer
 	flushing       bool
+	flushDue       bool // a goroutine is about to flush
 	closed         bool
 	gone           bool   // streams were removed since c.mu was taken
 	goingAway      bool   // we sent GOAWAY or were told to: no new streams
@@ -236,6 +237,27 @@ func (c *Conn) flush() {
 	}
 	c.flushing = false
 	c.mu.Unlock()
+}
+
+// flushSoon flushes from a goroutine of its own, started once for however
+// many frames are queued before it runs. Senders on other connections'
+// read goroutines (the proxy relaying a batch of requests or responses)
+// use it, so that the frames of every stream they touch in one read leave
+// in one write instead of one write per stream.
+func (c *Conn) flushSoon() {
+	c.mu.Lock()
+	if c.flushDue || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.flushDue = true
+	c.mu.Unlock()
+	go func() {
+		c.mu.Lock()
+		c.flushDue = false
+		c.mu.Unlock()
+		c.flush()
+	}()
 }
 
 // OnNewConnection implements network.ReadFilter.

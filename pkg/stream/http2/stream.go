@@ -119,7 +119,7 @@ func (st *Stream) SendHeaders(h *protocol.Headers, end bool) error {
 	if c.server && !end {
 		return nil
 	}
-	c.flush()
+	c.flushSoon()
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (st *Stream) SendData(data *network.Buffer, end bool) error {
 	st.outEnd = end
 	c.pump(st)
 	c.unlock()
-	c.flush()
+	c.flushSoon()
 	st.signalWatermark()
 	return nil
 }
@@ -162,12 +162,12 @@ func (st *Stream) SendTrailers(t *protocol.Headers) error {
 	st.outEnd = true
 	c.pump(st)
 	c.unlock()
-	c.flush()
+	c.flushSoon()
 	return nil
 }
 
-// Flush sends a held-back response head now.
-func (st *Stream) Flush() { st.c.flush() }
+// Flush sends a held-back response head.
+func (st *Stream) Flush() { st.c.flushSoon() }
 
 // ReadDisable pauses (true) or resumes receiving the peer's body: while
 // paused no stream credit is given back, so the peer stops after the
@@ -182,7 +182,7 @@ func (st *Stream) ReadDisable(disable bool) {
 	}
 	c.mu.Unlock()
 	if credit {
-		c.flush()
+		c.flushSoon()
 	}
 }
 
@@ -206,7 +206,7 @@ func (st *Stream) Reset() {
 	}
 	c.removeLocked(st)
 	c.unlock()
-	c.flush()
+	c.flushSoon()
 }
 
 // Unprocessed reports that the request certainly never reached the

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# HTTP/2 benchmark: h2load (-c 10 -m 100, h2c with prior knowledge) against
+# the backend directly, mosn (GOMAXPROCS=1), haproxy (one thread) and nginx
+# (one process), each proxy pinned to core 0, load and backend on core 1.
+# Prints requests/s and the proxy's CPU-µs per request (utime+stime from
+# /proc/PID/stat over the run, divided by the requests). Loopback only,
+# bounded by a request count.
+#
+# Knobs (environment):
+#   H2_REQUESTS   requests per target            (default 200000)
+#   H2_CONNS      h2load connections (-c)        (default 10)
+#   H2_STREAMS    streams per connection (-m)    (default 100)
+#   H2_SIZE       response body bytes            (default 64)
+#   H2_TARGETS    targets, in order              (default "direct mosn haproxy nginx")
+#   BENCH_MOSN    a prebuilt mosn binary instead of building ./cmd/mosn
+#
+# mosn and haproxy speak HTTP/2 to the backend; nginx cannot (proxy_pass is
+# HTTP/1.1 only), so it uses HTTP/1.1 keep-alive upstream.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+REQUESTS=${H2_REQUESTS:-200000}
+CONNS=${H2_CONNS:-10}
+STREAMS=${H2_STREAMS:-100}
+SIZE=${H2_SIZE:-64}
+TARGETS=${H2_TARGETS:-direct mosn haproxy nginx}
+CLK_TCK=$(getconf CLK_TCK)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mosn-h2bench.XXXXXX")
+PIDS=()
+
+log() { printf '%s\n' "$*" >&2; }
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+command -v h2load >/dev/null || {
+	log "h2load missing: apt-get install nghttp2-client"
+	exit 2
+}
+if (($(nproc) >= 2)); then
+	PROXY_CPU=(taskset -c 0)
+	LOAD_CPU=(taskset -c 1)
+else
+	log "warning: fewer than 2 CPUs: nothing pinned"
+	PROXY_CPU=()
+	LOAD_CPU=()
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# wait_ready PORT PID NAME
+wait_ready() {
+	local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 10))
+	while ((SECONDS < deadline)); do
+		kill -0 "$pid" 2>/dev/null || {
+			log "$name exited:"
+			tail -n 20 "$TMP/$name.log" >&2
+			return 1
+		}
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	log "$name: not listening on $port"
+	return 1
+}
+
+# cpu_ticks PID: utime+stime of the process (all its threads).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+cd "$ROOT"
+go build -o "$TMP/h2echo" ./test/bench/h2echo
+if [[ " $TARGETS " == *" mosn "* ]]; then
+	MOSN=${BENCH_MOSN:-$TMP/mosn}
+	[[ -n ${BENCH_MOSN:-} ]] || go build -o "$MOSN" ./cmd/mosn
+fi
+
+# The HTTP/2 backend: nghttpd serving a file of SIZE bytes (the Go h2echo
+# when nghttpd is missing; it is slower, and then the limit); nginx's
+# HTTP/1.1 backend: httpecho's raw responder.
+BPORT=$(free_port)
+if command -v nghttpd >/dev/null; then
+	mkdir -p "$TMP/www"
+	head -c "$SIZE" /dev/zero | tr '\0' x >"$TMP/www/index.html"
+	"${LOAD_CPU[@]}" nghttpd --no-tls -d "$TMP/www" --address=127.0.0.1 "$BPORT" >"$TMP/backend.log" 2>&1 &
+	BACKEND="nghttpd"
+else
+	"${LOAD_CPU[@]}" "$TMP/h2echo" -addr "127.0.0.1:$BPORT" -size "$SIZE" >"$TMP/backend.log" 2>&1 &
+	BACKEND="h2echo (Go net/http)"
+fi
+PIDS+=($!)
+wait_ready "$BPORT" $! backend
+go build -o "$TMP/httpecho" ./test/bench/httpecho
+HPORT=$(free_port)
+"${LOAD_CPU[@]}" "$TMP/httpecho" -addr "127.0.0.1:$HPORT" -size "$SIZE" >"$TMP/httpecho.log" 2>&1 &
+PIDS+=($!)
+wait_ready "$HPORT" $! httpecho
+
+start_mosn() {
+	local port=$1
+	cat >"$TMP/mosn.json" <<EOF
+{"servers": [{"default_log_path": "$TMP/mosn.err", "default_log_level": "ERROR",
+  "routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
+    "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "c"}}]}]}],
+  "listeners": [{"name": "h2", "address": "127.0.0.1:$port", "bind_port": true,
+    "filter_chains": [{"filters": [{"type": "proxy", "config": {
+      "downstream_protocol": "Http2", "upstream_protocol": "Http2", "router_config_name": "r"}}]}]}]}],
+ "cluster_manager": {"clusters": [{"name": "c", "type": "SIMPLE", "lb_type": "LB_ROUNDROBIN",
+   "circuit_breakers": [{"max_connections": 100000, "max_requests": 100000}],
+   "hosts": [{"address": "127.0.0.1:$BPORT"}]}]}}
+EOF
+	GOMAXPROCS=1 "${PROXY_CPU[@]}" "$MOSN" start -c "$TMP/mosn.json" >"$TMP/mosn.log" 2>&1 &
+}
+
+start_haproxy() {
+	local port=$1
+	cat >"$TMP/haproxy.cfg" <<EOF
+global
+	nbthread 1
+	maxconn 4000
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend fe
+	bind 127.0.0.1:$port proto h2
+	default_backend be
+backend be
+	http-reuse always
+	server s1 127.0.0.1:$BPORT proto h2
+EOF
+	"${PROXY_CPU[@]}" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+}
+
+start_nginx() {
+	local port=$1
+	cat >"$TMP/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx.err error;
+events { worker_connections 20000; }
+http {
+	access_log off;
+	upstream be { server 127.0.0.1:$HPORT; keepalive 100; }
+	server {
+		listen 127.0.0.1:$port http2;
+		http2_max_concurrent_streams 128;
+		location / {
+			proxy_pass http://be;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+EOF
+	"${PROXY_CPU[@]}" nginx -e "$TMP/nginx.err" -p "$TMP" -c "$TMP/nginx.conf" >"$TMP/nginx.log" 2>&1 &
+}
+
+printf '%-8s %12s %10s %12s  %s\n' target "requests/s" failed "CPU-µs/req" "h2load -n $REQUESTS -c $CONNS -m $STREAMS, ${SIZE}-byte bodies, backend $BACKEND"
+for target in $TARGETS; do
+	pid=""
+	port=$BPORT
+	case $target in
+	direct) ;;
+	mosn | haproxy | nginx)
+		command -v "$target" >/dev/null || [[ $target == mosn ]] || {
+			printf '%-8s %12s\n' "$target" "not installed"
+			continue
+		}
+		port=$(free_port)
+		"start_$target" "$port"
+		pid=$!
+		PIDS+=("$pid")
+		wait_ready "$port" "$pid" "$target" || {
+			printf '%-8s %12s\n' "$target" "did not start"
+			continue
+		}
+		;;
+	*)
+		log "unknown target $target"
+		exit 2
+		;;
+	esac
+	# A short warm-up run, then the measured one.
+	"${LOAD_CPU[@]}" h2load -n 10000 -c "$CONNS" -m "$STREAMS" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+	t0=0
+	[[ -z $pid ]] || t0=$(cpu_ticks "$pid")
+	out=$("${LOAD_CPU[@]}" timeout 300 h2load -n "$REQUESTS" -c "$CONNS" -m "$STREAMS" "http://127.0.0.1:$port/" 2>&1) || true
+	rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
+	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded, \([0-9]*\) failed.*/\1/p' <<<"$out")
+	failed=$(sed -n 's/^requests: .* succeeded, \([0-9]*\) failed.*/\1/p' <<<"$out")
+	cpu="-"
+	if [[ -n $pid && -n $ok && $ok -gt 0 ]]; then
+		t1=$(cpu_ticks "$pid")
+		cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
+	fi
+	printf '%-8s %12s %10s %12s\n' "$target" "${rps:-?}" "${failed:-?}" "$cpu"
+	if [[ -n $pid ]]; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+done
