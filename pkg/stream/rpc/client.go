@@ -20,9 +20,11 @@ type Config struct {
 	// Conns is the number of connections per host. Default 1.
 	Conns int
 	// HeartbeatInterval is how long a connection may read nothing before
-	// it sends a heartbeat, and how long it then waits for any byte before
-	// it gives up on the connection. Default 15s.
+	// it sends a heartbeat. Default 15s.
 	HeartbeatInterval time.Duration
+	// HeartbeatTimeout is how long a connection then waits for any byte
+	// before it gives up on the connection. Default HeartbeatInterval.
+	HeartbeatTimeout time.Duration
 }
 
 // Default configuration.
@@ -53,6 +55,9 @@ func NewPool(c rpc.Codec, o stream.PoolOptions, cfg Config) *Pool {
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = cfg.HeartbeatInterval
 	}
 	return &Pool{codec: c, opts: o, cfg: cfg, limits: limitsOf(o.Limits)}
 }
@@ -146,6 +151,7 @@ type clientConn struct {
 	nextID    uint64
 	requests  int
 	hbPending bool // a heartbeat went out with nothing read since
+	hbSent    time.Time
 	draining  bool // no new requests; close when streams is empty
 	closed    bool
 	failed    bool // it never connected
@@ -206,7 +212,8 @@ func (cc *clientConn) drain() {
 }
 
 // onIdle runs every heartbeat interval: a connection that read nothing
-// sends a heartbeat, and one whose heartbeat went unanswered closes.
+// sends a heartbeat, and one that read nothing for HeartbeatTimeout after
+// it closes.
 func (cc *clientConn) onIdle() {
 	if cc.read.Swap(false) {
 		cc.mu.Lock()
@@ -222,6 +229,11 @@ func (cc *clientConn) onIdle() {
 		cc.mu.Unlock()
 		return
 	}
+	if cc.hbPending && time.Since(cc.hbSent) < cc.pool.cfg.HeartbeatTimeout {
+		cc.hb.Reset(cc.pool.cfg.HeartbeatInterval)
+		cc.mu.Unlock()
+		return
+	}
 	if cc.hbPending {
 		cc.mu.Unlock()
 		logger.Warn("upstream connection did not answer a heartbeat; closing", "protocol", cc.pool.codec.Name(), "conn", cc.conn.ID())
@@ -229,6 +241,7 @@ func (cc *clientConn) onIdle() {
 		return
 	}
 	cc.hbPending = true
+	cc.hbSent = time.Now()
 	cc.nextID++
 	if cc.nextID > cc.pool.codec.MaxID() {
 		cc.nextID = 1

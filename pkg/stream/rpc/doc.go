@@ -33,7 +33,7 @@
 // from its connection's counter; the response with that id goes back to
 // the request's receiver, whatever id the caller used. A connection that
 // has read nothing for Config.HeartbeatInterval sends a heartbeat and
-// closes if the next interval passes without an answer. A connection that
+// closes if Config.HeartbeatTimeout passes without an answer. A connection that
 // has carried MaxRequestsPerConn requests takes no more and closes when its
 // last answer arrives. Reset forgets a request (a late answer is dropped)
 // without disturbing the others; ReadDisable does nothing, since pausing a

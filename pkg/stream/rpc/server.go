@@ -136,11 +136,10 @@ func (sc *ServerConn) refuse(err error) {
 
 // request starts a stream for the request in f, moving its Headers there.
 func (sc *ServerConn) request(f *rpc.Frame) {
-	st := &ServerStream{sc: sc}
+	st := &ServerStream{sc: sc, oneway: f.Kind == rpc.KindOneway}
 	body := f.Body
-	st.req, sc.frame = *f, rpc.Frame{}
+	st.req, sc.frame = *f, rpc.Frame{} // f is &sc.frame: read it before this
 	st.req.Body = nil
-	st.oneway = f.Kind == rpc.KindOneway
 	sc.mu.Lock()
 	if sc.closed {
 		sc.mu.Unlock()
