@@ -148,10 +148,12 @@ error_log $TMP/nginx.err error;
 events { worker_connections 20000; }
 http {
 	access_log off;
+	keepalive_requests 100000000;
 	upstream be { server 127.0.0.1:$HPORT; keepalive 100; }
 	server {
 		listen 127.0.0.1:$port http2;
 		http2_max_concurrent_streams 128;
+		keepalive_requests 100000000; # default 1000: then GOAWAY, which h2load counts as failures
 		location / {
 			proxy_pass http://be;
 			proxy_http_version 1.1;
