@@ -182,3 +182,28 @@ func TestSeedConfig(t *testing.T) {
 	}
 	t.Logf("seed config: 201 calls through bolt -> HTTP/2 -> bolt in %v", time.Since(start))
 }
+
+// TestRouteUpstreamProtocol: a route's upstream_protocol overrides the
+// filter's: bolt requests for one service go to an HTTP server, the rest to
+// a bolt server.
+func TestRouteUpstreamProtocol(t *testing.T) {
+	t.Parallel()
+	_, port := startPeer(t, "bolt", "s1")
+	web := startH2Backend(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "web:"+r.Header.Get("Service"))
+	})
+	srv := startInProcess(t, rpcConfig(t, "bolt", "bolt", []string{"127.0.0.1:" + port},
+		patch{"servers[0].routers[0].virtual_hosts[0].routers", `[
+		  {"match": {"headers": [{"name": "service", "value": "com.example.WebService:1.0"}]}, "route": {"cluster_name": "h", "upstream_protocol": "Http2"}},
+		  {"match": {"headers": [{"name": "service", "value": ".*"}]}, "route": {"cluster_name": "c"}}]`},
+		patch{"cluster_manager.clusters[1]", `{"name": "h", "type": "SIMPLE", "lb_type": "LB_RANDOM", "hosts": [{"address": "` + web.addr() + `"}]}`}))
+	var h = protocolHeaders("service", "com.example.WebService:1.0")
+	fc := dialFrames(t, srv.addr(0), bolt.Codec{})
+	fc.write(encodeFrames((bolt.Codec{}).EncodeRequest(3, h, nil)))
+	if f, err := fc.read(); err != nil || f.Status != bolt.StatusSuccess || string(f.Body) != "web:com.example.WebService:1.0" {
+		t.Fatalf("override: %v %+v", err, f)
+	}
+	if r := callPeer(t, "bolt", srv.addr(0), echoArgs(3)...); r.OK != 3 {
+		t.Fatalf("bolt: %+v", r)
+	}
+}

@@ -147,9 +147,9 @@ const (
 )
 
 // Skipped reports whether a header must not be written into an RPC
-// protocol's own header map: pseudo-headers, x-mosn-* fields and HTTP
-// framing and hop-by-hop fields, which describe the HTTP message, not the
-// call.
+// protocol's own header map: pseudo-headers, x-mosn-* fields, HTTP framing
+// and hop-by-hop fields, which describe the HTTP message, not the call,
+// and host, which HTTP hops add and an RPC call has no use for.
 func Skipped(name []byte) bool {
 	if len(name) == 0 || name[0] == ':' {
 		return true
@@ -158,7 +158,7 @@ func Skipped(name []byte) bool {
 		return true
 	}
 	switch string(name) {
-	case "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection":
+	case "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection", "host":
 		return true
 	}
 	return false

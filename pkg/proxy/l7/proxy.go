@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/accesslog"
@@ -50,6 +51,7 @@ type Filter struct {
 	stats    *metrics.Downstream // nil counts nothing
 	limits   stream.Limits
 	newPool  func(*upstream.Host) stream.ConnPool // f.makePool, bound once
+	routeUps *sync.Map                            // route upstream_protocol name → *routeUpstream
 	log      *slog.Logger
 }
 
@@ -94,6 +96,7 @@ func New(path string, raw json.RawMessage, deps proxy.Deps) (proxy.ChainFactory,
 		return nil, fmt.Errorf("router_config_name: %q: no such router", cfg.RouterConfigName)
 	}
 	f.newPool = f.makePool
+	f.routeUps = new(sync.Map)
 	return f, nil
 }
 
@@ -145,9 +148,42 @@ func (h *handler) NewStream(s stream.ServerStream) stream.Receiver {
 }
 
 // makePool makes a host's pool of the upstream protocol.
-func (f *Filter) makePool(h *upstream.Host) stream.ConnPool {
+func (f *Filter) makePool(h *upstream.Host) stream.ConnPool { return poolOf(f.up, h) }
+
+// routeUpstream is a protocol a route's upstream_protocol names, with its
+// pool maker bound once.
+type routeUpstream struct {
+	p       *stream.Protocol
+	newPool func(*upstream.Host) stream.ConnPool
+}
+
+// upstreamFor returns the protocol a request on rt is sent in, and the
+// maker of its hosts' pools: the route's upstream_protocol when it names
+// a registered protocol (other than Auto), else the filter's.
+func (f *Filter) upstreamFor(rt *router.Route) (*stream.Protocol, func(*upstream.Host) stream.ConnPool) {
+	name := rt.UpstreamProtocol()
+	if name == "" || strings.EqualFold(name, "Auto") {
+		return f.up, f.newPool
+	}
+	if v, ok := f.routeUps.Load(name); ok {
+		u := v.(*routeUpstream)
+		return u.p, u.newPool
+	}
+	p, ok := stream.Lookup(name)
+	if !ok {
+		f.log.Warn("route upstream_protocol not in this build; using the filter's", "protocol", name)
+		return f.up, f.newPool
+	}
+	u := &routeUpstream{p: p, newPool: func(h *upstream.Host) stream.ConnPool { return poolOf(p, h) }}
+	v, _ := f.routeUps.LoadOrStore(name, u)
+	u = v.(*routeUpstream)
+	return u.p, u.newPool
+}
+
+// poolOf makes a host's pool of protocol p.
+func poolOf(p *stream.Protocol, h *upstream.Host) stream.ConnPool {
 	c := h.Cluster()
-	return f.up.NewPool(stream.PoolOptions{
+	return p.NewPool(stream.PoolOptions{
 		Dial: func() (*network.Conn, time.Duration, error) {
 			conn, err := c.NewConn(h)
 			return conn, c.ConnectTimeout(), err

@@ -251,7 +251,8 @@ func (r *request) tryUpstream() {
 	if r.route.AutoHostRewrite() || !r.headers.Has("host") && !r.headers.Has(protocol.Authority) {
 		r.headers.Set("host", host.Address)
 	}
-	sender, err := host.Pool(r.f.up.Name, r.f.newPool).NewStream(a)
+	up, newPool := r.f.upstreamFor(r.route)
+	sender, err := host.Pool(up.Name, newPool).NewStream(a)
 	if err != nil {
 		a.release()
 		r.flags = flagOverflow
