@@ -24,7 +24,9 @@
 // first five strings of the body are read with dubbo-go-hessian2; the
 // arguments after them are walked, never built, by a bounds-checking
 // hessian2 skipper (skip.go) to reach the attachments, which
-// dubbo-go-hessian2 decodes once the skipper has vetted them. The body is
+// dubbo-go-hessian2 decodes once the skipper has vetted them (and only
+// when they fit in Limits.MaxHeaderBytes, 64 KiB by default: what the
+// decoder builds can be many times the bytes it reads). The body is
 // forwarded as it came: Headers are a read-only view of it, and edits to
 // them are not written back into the body.
 //

@@ -127,7 +127,7 @@ func (Codec) Decode(p []byte, f *rpc.Frame, l rpc.Limits) (int, error) {
 		rpc.AddUint(h, HeaderStatus, uint64(f.Status))
 	case rpc.KindRequest, rpc.KindOneway:
 		if f.Codec == SerializationHessian2 {
-			if err := decodeRequestBody(f.Body, f); err != nil {
+			if err := decodeRequestBody(f.Body, f, l.MaxHeaderBytes); err != nil {
 				return 0, err
 			}
 		}
@@ -149,8 +149,10 @@ func (Codec) Decode(p []byte, f *rpc.Frame, l rpc.Limits) (int, error) {
 }
 
 // decodeRequestBody reads service, method, version and the attachments
-// (§3.8) into f.Headers.
-func decodeRequestBody(body []byte, f *rpc.Frame) error {
+// (§3.8) into f.Headers. Attachments longer than maxAttachments bytes are
+// not decoded (what the decoder builds from them may be many times their
+// size); the request still goes on, without them as headers.
+func decodeRequestBody(body []byte, f *rpc.Frame, maxAttachments int) error {
 	s := skipper{p: body}
 	var fields [5][]byte // dubbo version, path, version, method, descriptor
 	for i := range fields {
@@ -178,7 +180,9 @@ func decodeRequestBody(body []byte, f *rpc.Frame) error {
 	if err := s.value(0); err != nil {
 		return corrupt("request body: attachments: %v", err)
 	}
-	addAttachments(body[start:s.off], f)
+	if s.off-start <= maxAttachments {
+		addAttachments(body[start:s.off], f)
+	}
 	return nil
 }
 

@@ -215,6 +215,19 @@ func FuzzHeaders(f *testing.F) {
 	f.Add([]byte("\x052.0.2\x17com.example.DemoService\x00\x08sayHello\x12Ljava/lang/String;\x0bgo-consumerH\x09interface\x01aZ"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fr rpc.Frame
-		decodeRequestBody(body, &fr)
+		decodeRequestBody(body, &fr, 1<<10)
 	})
+}
+
+// TestLargeAttachmentsSkipped: attachments above the header limit are
+// walked but not decoded.
+func TestLargeAttachmentsSkipped(t *testing.T) {
+	p := captured(t, "request.bin")
+	var f rpc.Frame
+	if _, err := (Codec{}).Decode(p, &f, rpc.Limits{MaxHeaderBytes: 40}); err != nil {
+		t.Fatal(err)
+	}
+	if get(&f.Headers, "service") != "com.example.EchoService" || f.Headers.Has("group") {
+		t.Fatalf("service %q, group %q", get(&f.Headers, "service"), get(&f.Headers, "group"))
+	}
 }
