@@ -73,7 +73,11 @@ type Conn struct {
 	prefaceSeen bool // server: the client preface has arrived
 	settingsIn  bool // the peer's first SETTINGS has arrived
 	flushList   []*Stream
-	lastRead    atomic.Int64 // unix nanoseconds of the last read
+	// recentResets are the last streams this side reset: frames the peer
+	// sent before it knew are ignored (RFC 9113 5.4.2), not errors.
+	recentResets [16]uint32
+	resetNext    int
+	lastRead     atomic.Int64 // unix nanoseconds of the last read
 
 	// mu guards everything below and the send-side and window state of
 	// every stream. It is never held while calling a receiver or writing
@@ -555,6 +559,23 @@ func (c *Conn) creditStream(st *Stream) {
 	st.recvUnacked = 0
 }
 
+// noteReset remembers that stream id was reset here. c.mu is held.
+func (c *Conn) noteReset(id uint32) {
+	c.recentResets[c.resetNext] = id
+	c.resetNext = (c.resetNext + 1) % len(c.recentResets)
+}
+
+// recentlyReset reports whether this side reset stream id lately. c.mu
+// is held.
+func (c *Conn) recentlyReset(id uint32) bool {
+	for _, r := range c.recentResets {
+		if r == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // known reports whether id names a stream that existed (now closed)
 // rather than one never opened.
 func (c *Conn) known(id uint32) bool {
@@ -731,6 +752,9 @@ func (c *Conn) removeLocked(st *Stream) {
 		return
 	}
 	st.resetDone = true
+	if st.resetSent || !st.recvClosed {
+		c.noteReset(st.id)
+	}
 	if st.id != 0 && c.streams[st.id] == st {
 		delete(c.streams, st.id)
 	}

@@ -44,7 +44,10 @@ func (c *Conn) serverHeaders(id uint32, end bool) {
 		}
 		return
 	case id <= c.lastPeer:
-		if c.decode(&c.scratch, blockRequest) {
+		c.mu.Lock()
+		recent := c.recentlyReset(id)
+		c.mu.Unlock()
+		if c.decode(&c.scratch, blockTrailers) && !recent {
 			c.connError(http2.ErrCodeStreamClosed, "HEADERS on a closed stream")
 		}
 		return
@@ -59,10 +62,12 @@ func (c *Conn) serverHeaders(id uint32, end bool) {
 	switch {
 	case c.goingAway || c.open >= maxConcurrentStreams:
 		c.fw.WriteRSTStream(id, http2.ErrCodeRefusedStream)
+		c.noteReset(id)
 		c.mu.Unlock()
 		return
 	case c.dec.invalid != "":
 		c.fw.WriteRSTStream(id, http2.ErrCodeProtocol)
+		c.noteReset(id)
 		c.mu.Unlock()
 		return
 	}
