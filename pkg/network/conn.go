@@ -89,6 +89,7 @@ type Conn struct {
 	opts   Options
 	log    *slog.Logger
 	model  IOModel
+	loop   *eventLoop // the event loop reading this connection; nil under other models
 	pio    hwaccel.PacketIO
 	remote string // dial target of a client connection
 
@@ -108,6 +109,7 @@ type Conn struct {
 	reading    atomic.Bool // a read goroutine runs (between Start and its end)
 	resume     chan struct{}
 	done       chan struct{} // closed when the connection closes
+	lp         loopState     // owned by the event loop, under EventLoopModel
 
 	// Write side.
 	mu           sync.Mutex
@@ -148,9 +150,8 @@ func newConn(opts Options) *Conn {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	if c.model == nil {
-		c.model = GoroutineModel{}
-	}
+	c.useModel(c.model)
+	c.lp.slot = -1
 	c.readFn = c.readFd
 	c.writeFn = c.writevFd
 	return c
@@ -186,6 +187,40 @@ func (c *Conn) setNetConn(nc net.Conn) {
 	}
 	if c.opts.IdleTimeout > 0 {
 		c.touch()
+	}
+}
+
+// useModel sets the model that will drive c's reads. Under EventLoopModel
+// that is one of its loops, chosen now.
+func (c *Conn) useModel(m IOModel) {
+	c.loop = nil
+	switch m := m.(type) {
+	case nil:
+		c.model = GoroutineModel{}
+	case *EventLoopModel:
+		if c.loop = m.pick(); c.loop != nil {
+			c.model = c.loop
+		} else {
+			c.model = GoroutineModel{}
+		}
+	case *eventLoop:
+		c.loop, c.model = m, m
+	default:
+		c.model = m
+	}
+}
+
+// IOModel is the model that drives c's reads: under EventLoopModel, the one
+// loop c is on. A connection made with it in its Options joins that loop.
+func (c *Conn) IOModel() IOModel { return c.model }
+
+// SetAffinity puts c on the same event loop as peer when both are under
+// EventLoopModel (a proxy's upstream connection next to the downstream one
+// that made it, so that a request and its response are served by one
+// goroutine); otherwise it does nothing. Call before Start or Connect.
+func (c *Conn) SetAffinity(peer *Conn) {
+	if c.loop != nil && peer.loop != nil {
+		c.useModel(peer.loop)
 	}
 }
 
@@ -326,6 +361,9 @@ func (c *Conn) SetReadDisable(disable bool) {
 		panic("network: SetReadDisable(false) without a matching pause")
 	}
 	if n == 0 {
+		if c.loop != nil {
+			c.loop.kick(c)
+		}
 		select {
 		case c.resume <- struct{}{}:
 		default:
@@ -828,6 +866,9 @@ func (c *Conn) closeWith(ev Event) {
 	close(c.done)
 	switch {
 	case nc == nil:
+	case c.loop != nil && c.raw != nil:
+		// Out of the epoll set before the descriptor is closed.
+		c.loop.detach(c)
 	case c.raw != nil && c.reading.Load():
 		// The read goroutine may be inside the poller's RawConn.Read —
 		// perhaps this very call comes from its filters — and closing the
