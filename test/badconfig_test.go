@@ -196,8 +196,8 @@ func TestUnsupportedConfigs(t *testing.T) {
 		path    string
 	}{
 		{"netpoll", []patch{{"servers[0].use_netpoll_mode", `true`}}, "servers[0].use_netpoll_mode"},
-		{"HTTP/2 proxy filter", []patch{
-			{filter0, `{"type": "proxy", "config": {"downstream_protocol": "Http2", "router_config_name": "r"}}`},
+		{"Tars proxy filter", []patch{
+			{filter0, `{"type": "proxy", "config": {"downstream_protocol": "Tars", "router_config_name": "r"}}`},
 			{"servers[0].routers", `[{"router_config_name": "r", "virtual_hosts": [{"name": "vh", "domains": ["*"],
 				"routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "backend"}}]}]}]`},
 		}, filter0 + ".config"},

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# HTTP/2 benchmark: h2load (-c 10 -m 100, h2c with prior knowledge) against
-# the backend directly, mosn (GOMAXPROCS=1), haproxy (one thread) and nginx
-# (one process), each proxy pinned to core 0, load and backend on core 1.
-# Prints requests/s and the proxy's CPU-µs per request (utime+stime from
-# /proc/PID/stat over the run, divided by the requests). Loopback only,
-# bounded by a request count.
+# HTTP/2 and gRPC benchmark. Scenario h2: h2load (-c 10 -m 100, h2c with
+# prior knowledge); scenario grpc: ghz unary calls (grpc.health.v1 Check).
+# Each against the backend directly, mosn (GOMAXPROCS=1), haproxy (one
+# thread) and nginx (one process), each proxy pinned to core 0, load and
+# backend on core 1. Prints requests/s and the proxy's CPU-µs per request
+# (utime+stime from /proc/PID/stat over the run, divided by the requests).
+# Loopback only, bounded by a request count.
 #
 # Knobs (environment):
 #   H2_REQUESTS   requests per target            (default 200000)
@@ -12,10 +13,15 @@
 #   H2_STREAMS    streams per connection (-m)    (default 100)
 #   H2_SIZE       response body bytes            (default 64)
 #   H2_TARGETS    targets, in order              (default "direct mosn haproxy nginx")
+#   H2_SCENARIOS  scenarios, in order            (default "h2 grpc"; grpc needs ghz:
+#                 go install github.com/bojand/ghz/cmd/ghz@v0.93.0)
+#   GRPC_REQUESTS ghz calls per target           (default 100000)
+#   GRPC_CONNS    ghz connections / concurrency  (default 10 / 100)
 #   BENCH_MOSN    a prebuilt mosn binary instead of building ./cmd/mosn
 #
-# mosn and haproxy speak HTTP/2 to the backend; nginx cannot (proxy_pass is
-# HTTP/1.1 only), so it uses HTTP/1.1 keep-alive upstream.
+# mosn and haproxy speak HTTP/2 to the backend; in scenario h2 nginx cannot
+# (proxy_pass is HTTP/1.1 only), so it uses HTTP/1.1 keep-alive upstream; in
+# scenario grpc it uses grpc_pass.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,6 +30,9 @@ CONNS=${H2_CONNS:-10}
 STREAMS=${H2_STREAMS:-100}
 SIZE=${H2_SIZE:-64}
 TARGETS=${H2_TARGETS:-direct mosn haproxy nginx}
+SCENARIOS=${H2_SCENARIOS:-h2 grpc}
+GRPC_REQUESTS=${GRPC_REQUESTS:-100000}
+GHZ=$(command -v ghz || echo "$HOME/go/bin/ghz")
 CLK_TCK=$(getconf CLK_TCK)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mosn-h2bench.XXXXXX")
 PIDS=()
@@ -95,6 +104,11 @@ fi
 PIDS+=($!)
 wait_ready "$BPORT" $! backend
 go build -o "$TMP/httpecho" ./test/bench/httpecho
+go build -o "$TMP/grpcecho" ./test/bench/grpcecho
+GPORT=$(free_port)
+"${LOAD_CPU[@]}" "$TMP/grpcecho" -addr "127.0.0.1:$GPORT" >"$TMP/grpcecho.log" 2>&1 &
+PIDS+=($!)
+wait_ready "$GPORT" $! grpcecho
 HPORT=$(free_port)
 "${LOAD_CPU[@]}" "$TMP/httpecho" -addr "127.0.0.1:$HPORT" -size "$SIZE" >"$TMP/httpecho.log" 2>&1 &
 PIDS+=($!)
@@ -111,7 +125,7 @@ start_mosn() {
       "downstream_protocol": "Http2", "upstream_protocol": "Http2", "router_config_name": "r"}}]}]}]}],
  "cluster_manager": {"clusters": [{"name": "c", "type": "SIMPLE", "lb_type": "LB_ROUNDROBIN",
    "circuit_breakers": [{"max_connections": 100000, "max_requests": 100000}],
-   "hosts": [{"address": "127.0.0.1:$BPORT"}]}]}}
+   "hosts": [{"address": "127.0.0.1:$UP"}]}]}}
 EOF
 	GOMAXPROCS=1 "${PROXY_CPU[@]}" "$MOSN" start -c "$TMP/mosn.json" >"$TMP/mosn.log" 2>&1 &
 }
@@ -132,7 +146,7 @@ frontend fe
 	default_backend be
 backend be
 	http-reuse always
-	server s1 127.0.0.1:$BPORT proto h2
+	server s1 127.0.0.1:$UP proto h2
 EOF
 	"${PROXY_CPU[@]}" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
 }
@@ -149,15 +163,13 @@ events { worker_connections 20000; }
 http {
 	access_log off;
 	keepalive_requests 100000000;
-	upstream be { server 127.0.0.1:$HPORT; keepalive 100; }
+	upstream be { server 127.0.0.1:$NGINX_UP; keepalive 1000; }
 	server {
 		listen 127.0.0.1:$port http2;
 		http2_max_concurrent_streams 128;
 		keepalive_requests 100000000; # default 1000: then GOAWAY, which h2load counts as failures
 		location / {
-			proxy_pass http://be;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
+			$NGINX_PASS
 		}
 	}
 }
@@ -165,47 +177,94 @@ EOF
 	"${PROXY_CPU[@]}" nginx -e "$TMP/nginx.err" -p "$TMP" -c "$TMP/nginx.conf" >"$TMP/nginx.log" 2>&1 &
 }
 
-printf '%-8s %12s %10s %12s  %s\n' target "requests/s" failed "CPU-µs/req" "h2load -n $REQUESTS -c $CONNS -m $STREAMS, ${SIZE}-byte bodies, backend $BACKEND"
-for target in $TARGETS; do
-	pid=""
-	port=$BPORT
-	case $target in
-	direct) ;;
-	mosn | haproxy | nginx)
-		command -v "$target" >/dev/null || [[ $target == mosn ]] || {
-			printf '%-8s %12s\n' "$target" "not installed"
+# load PORT: runs the scenario's load against 127.0.0.1:PORT and prints
+# "requests/s succeeded failed".
+load() {
+	local port=$1 out
+	if [[ $SCENARIO == h2 ]]; then
+		out=$("${LOAD_CPU[@]}" timeout 300 h2load -n "$REQUESTS" -c "$CONNS" -m "$STREAMS" "http://127.0.0.1:$port/" 2>&1) || true
+		python3 -c '
+import re, sys
+t = sys.stdin.read()
+m = re.search(r"finished in [^,]*, ([0-9.]+) req/s", t)
+n = re.search(r"requests: .* (\d+) succeeded, (\d+) failed", t)
+print(m.group(1) if m else "?", n.group(1) if n else 0, n.group(2) if n else "?")' <<<"$out"
+	else
+		out=$("${LOAD_CPU[@]}" timeout 300 "$GHZ" --insecure --call grpc.health.v1.Health/Check \
+			-n "$GRPC_REQUESTS" --connections "${GRPC_CONNS:-10}" -c 100 -O json "127.0.0.1:$port" 2>/dev/null) || true
+		python3 -c '
+import json, sys
+try:
+    r = json.load(sys.stdin)
+except Exception:
+    print("? 0 ?"); sys.exit()
+ok = r.get("statusCodeDistribution", {}).get("OK", 0)
+print("%.2f" % r.get("rps", 0), ok, r.get("count", 0) - ok)' <<<"$out"
+	fi
+}
+
+for SCENARIO in $SCENARIOS; do
+	case $SCENARIO in
+	h2)
+		UP=$BPORT NGINX_UP=$HPORT
+		NGINX_PASS='proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";'
+		printf '\n%-8s %12s %10s %12s  %s\n' target "requests/s" failed "CPU-µs/req" "h2load -n $REQUESTS -c $CONNS -m $STREAMS, ${SIZE}-byte bodies, backend $BACKEND"
+		;;
+	grpc)
+		[[ -x $GHZ ]] || {
+			log "ghz missing: go install github.com/bojand/ghz/cmd/ghz@v0.93.0"
 			continue
 		}
-		port=$(free_port)
-		"start_$target" "$port"
-		pid=$!
-		PIDS+=("$pid")
-		wait_ready "$port" "$pid" "$target" || {
-			printf '%-8s %12s\n' "$target" "did not start"
-			continue
-		}
+		UP=$GPORT NGINX_UP=$GPORT
+		NGINX_PASS="grpc_pass grpc://127.0.0.1:$GPORT;"
+		printf '\n%-8s %12s %10s %12s  %s\n' target "calls/s" failed "CPU-µs/call" "ghz -n $GRPC_REQUESTS --connections ${GRPC_CONNS:-10} -c 100, unary grpc.health.v1.Health/Check, grpc-go backend"
 		;;
 	*)
-		log "unknown target $target"
+		log "unknown scenario $SCENARIO (h2, grpc)"
 		exit 2
 		;;
 	esac
-	# A short warm-up run, then the measured one.
-	"${LOAD_CPU[@]}" h2load -n 10000 -c "$CONNS" -m "$STREAMS" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
-	t0=0
-	[[ -z $pid ]] || t0=$(cpu_ticks "$pid")
-	out=$("${LOAD_CPU[@]}" timeout 300 h2load -n "$REQUESTS" -c "$CONNS" -m "$STREAMS" "http://127.0.0.1:$port/" 2>&1) || true
-	rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
-	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded, \([0-9]*\) failed.*/\1/p' <<<"$out")
-	failed=$(sed -n 's/^requests: .* succeeded, \([0-9]*\) failed.*/\1/p' <<<"$out")
-	cpu="-"
-	if [[ -n $pid && -n $ok && $ok -gt 0 ]]; then
-		t1=$(cpu_ticks "$pid")
-		cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
-	fi
-	printf '%-8s %12s %10s %12s\n' "$target" "${rps:-?}" "${failed:-?}" "$cpu"
-	if [[ -n $pid ]]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	for target in $TARGETS; do
+		pid=""
+		port=$UP
+		case $target in
+		direct) ;;
+		mosn | haproxy | nginx)
+			command -v "$target" >/dev/null || [[ $target == mosn ]] || {
+				printf '%-8s %12s\n' "$target" "not installed"
+				continue
+			}
+			port=$(free_port)
+			"start_$target" "$port"
+			pid=$!
+			PIDS+=("$pid")
+			wait_ready "$port" "$pid" "$target" || {
+				printf '%-8s %12s\n' "$target" "did not start"
+				continue
+			}
+			;;
+		*)
+			log "unknown target $target"
+			exit 2
+			;;
+		esac
+		# A short warm-up run, then the measured one.
+		REQUESTS_SAVED=$REQUESTS GRPC_SAVED=$GRPC_REQUESTS
+		REQUESTS=10000 GRPC_REQUESTS=5000
+		load "$port" >/dev/null
+		REQUESTS=$REQUESTS_SAVED GRPC_REQUESTS=$GRPC_SAVED
+		t0=0
+		[[ -z $pid ]] || t0=$(cpu_ticks "$pid")
+		read -r rps ok failed < <(load "$port")
+		cpu="-"
+		if [[ -n $pid && $ok -gt 0 ]]; then
+			t1=$(cpu_ticks "$pid")
+			cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
+		fi
+		printf '%-8s %12s %10s %12s\n' "$target" "$rps" "$failed" "$cpu"
+		if [[ -n $pid ]]; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 done
