@@ -21,7 +21,11 @@
 // protocol's Headers it came with, in one write: so a local reply (:status
 // 404, 502, 503, 504) becomes the protocol's own status (see the codecs'
 // tables), and a response that breaks off (Reset) still gets an answer,
-// CONNECTION_CLOSED or SERVER_ERROR. Oneway requests get no response. A
+// CONNECTION_CLOSED or SERVER_ERROR. A request still unanswered when the
+// timeout it carries (bolt's timeout field, Dubbo's timeout attachment)
+// has passed is answered TIMEOUT (SERVER_TIMEOUT) and reset towards the
+// proxy, so that nothing is held for a caller that has given up, whatever
+// the route's timeout. Oneway requests get no response. A
 // corrupt or oversized frame, or a connection that ends in the middle of
 // one, closes the connection; Stats counts them and a warning is logged.
 //

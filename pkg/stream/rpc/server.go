@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/protocol"
@@ -150,10 +151,17 @@ func (sc *ServerConn) request(f *rpc.Frame) {
 	st.receiver = sc.handler.NewStream(st)
 	if len(body) == 0 {
 		st.receiver.OnHeaders(&st.req.Headers, true)
-		return
+	} else {
+		st.receiver.OnHeaders(&st.req.Headers, false)
+		st.receiver.OnData(body, true)
 	}
-	st.receiver.OnHeaders(&st.req.Headers, false)
-	st.receiver.OnData(body, true)
+	if t := st.req.Timeout; t > 0 && !st.oneway {
+		st.mu.Lock()
+		if !st.ended {
+			st.timer = time.AfterFunc(time.Duration(t)*time.Millisecond, st.expire)
+		}
+		st.mu.Unlock()
+	}
 }
 
 // done removes st and reports whether it was still open.
@@ -194,6 +202,10 @@ type ServerStream struct {
 	resp    protocol.Headers // the response head, copied by SendHeaders
 	started bool
 	body    *network.Buffer
+
+	mu    sync.Mutex // guards timer and ended against expire
+	timer *time.Timer
+	ended bool
 }
 
 // Conn is the downstream connection.
@@ -243,6 +255,7 @@ func (st *ServerStream) SendData(data *network.Buffer, endStream bool) error {
 func (st *ServerStream) SendTrailers(*protocol.Headers) error { return st.finish() }
 
 func (st *ServerStream) finish() error {
+	st.stopTimer()
 	body := st.body
 	st.body = nil
 	if !st.sc.done(st) || st.oneway {
@@ -252,6 +265,32 @@ func (st *ServerStream) finish() error {
 		return nil
 	}
 	return st.sc.conn.Write(st.sc.codec.EncodeResponse(&st.req, &st.resp, body)...)
+}
+
+func (st *ServerStream) stopTimer() {
+	st.mu.Lock()
+	st.ended = true
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	st.mu.Unlock()
+}
+
+// expire answers a request still unanswered when the timeout it carried
+// has passed: the caller has given up by now, and nothing the proxy holds
+// for it should outlive that (a route without a timeout would otherwise
+// keep the request of an upstream that never answers for ever). The
+// caller gets TIMEOUT (Dubbo: SERVER_TIMEOUT) and the proxy a reset.
+func (st *ServerStream) expire() {
+	if !st.sc.done(st) {
+		return
+	}
+	var h protocol.Headers
+	h.AddString(protocol.Status, "504")
+	body := network.GetBuffer(32)
+	body.AppendString("request timeout passed at the proxy")
+	st.sc.conn.Write(st.sc.codec.EncodeResponse(&st.req, &h, body)...)
+	st.receiver.OnReset(stream.ResetLocal)
 }
 
 // Reset answers a response that broke off with an upstream-closed error,

@@ -17,7 +17,10 @@ import (
 
 // handler answers each request as told by its x-do header: "echo" sends
 // the body back, "reset" resets, anything else waits.
-type handler struct{ streams chan stream.ServerStream }
+type handler struct {
+	streams chan stream.ServerStream
+	resets  chan stream.ResetReason
+}
 
 func (h *handler) NewStream(s stream.ServerStream) stream.Receiver {
 	return &serverReceiver{s: s, h: h}
@@ -62,7 +65,12 @@ func (r *serverReceiver) finish() {
 }
 
 func (r *serverReceiver) OnTrailers(*protocol.Headers) {}
-func (r *serverReceiver) OnReset(stream.ResetReason)   {}
+
+func (r *serverReceiver) OnReset(reason stream.ResetReason) {
+	if r.h.resets != nil {
+		r.h.resets <- reason
+	}
+}
 
 // serve runs a ServerConn on one accepted connection and returns the
 // client's end.
@@ -163,5 +171,33 @@ func TestServerConn(t *testing.T) {
 	}
 	if ProcessStats().CorruptFrames.Load() != before+1 {
 		t.Fatal("the corrupt frame was not counted")
+	}
+}
+
+// TestServerStreamExpires: a request unanswered past its own timeout is
+// answered TIMEOUT and reset towards the proxy.
+func TestServerStreamExpires(t *testing.T) {
+	h := &handler{streams: make(chan stream.ServerStream, 1), resets: make(chan stream.ResetReason, 1)}
+	c := serve(t, h)
+	var buf []byte
+	var req protocol.Headers
+	req.AddString("x-do", "wait")
+	req.AddString(rpc.HeaderTimeout, "30")
+	c.Write(join((bolt.Codec{}).EncodeRequest(9, &req, nil)))
+	if f := readFrame(t, c, &buf); f.ID != 9 || f.Status != bolt.StatusTimeout {
+		t.Fatalf("%+v", f)
+	}
+	if reason := <-h.resets; reason != stream.ResetLocal {
+		t.Fatalf("reset %v", reason)
+	}
+	// The proxy's late answer goes nowhere.
+	s := <-h.streams
+	var resp protocol.Headers
+	resp.AddString(protocol.Status, "200")
+	s.SendHeaders(&resp, true)
+	hb, _ := hex.DecodeString("0101000001000000070100000bb80000000000000000")
+	c.Write(hb)
+	if f := readFrame(t, c, &buf); f.Kind != rpc.KindHeartbeatAck {
+		t.Fatalf("after the timeout: %+v", f)
 	}
 }
