@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,5 +121,29 @@ func TestH2ManyStreams(t *testing.T) {
 	wg.Wait()
 	if f := fails.snapshot(); len(f) > 0 {
 		t.Fatalf("failures: %v", f)
+	}
+}
+
+// TestH2MosnConfig runs MOSN's HTTP/2 example config
+// (../../shared/specs/mosn-configs/http2-proxy.json) with only its
+// addresses moved.
+func TestH2MosnConfig(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(specs + "/mosn-configs/http2-proxy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := startH2Backend(t, echoHandler)
+	srv := startInProcess(t, patchJSON(t, string(raw),
+		patch{"servers[0].listeners[0].address", `"127.0.0.1:0"`},
+		patch{"cluster_manager.clusters[0].hosts[0].address", strconv.Quote(be.addr())}))
+	resp, err := h2Client(t).Get("http://" + srv.addr(0) + "/mosn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "GET /mosn ") || resp.Header.Get("x-proto") != "HTTP/2.0" {
+		t.Fatalf("%d %q %v", resp.StatusCode, body, resp.Header)
 	}
 }
