@@ -195,7 +195,6 @@ func TestUnsupportedConfigs(t *testing.T) {
 		patches []patch
 		path    string
 	}{
-		{"netpoll", []patch{{"servers[0].use_netpoll_mode", `true`}}, "servers[0].use_netpoll_mode"},
 		{"Tars proxy filter", []patch{
 			{filter0, `{"type": "proxy", "config": {"downstream_protocol": "Tars", "router_config_name": "r"}}`},
 			{"servers[0].routers", `[{"router_config_name": "r", "virtual_hosts": [{"name": "vh", "domains": ["*"],

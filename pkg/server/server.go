@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,7 @@ type Server struct {
 	clusters  *upstream.Manager
 	listeners []*network.Listener
 	graceful  time.Duration
+	ioModel   *network.EventLoopModel // use_netpoll_mode; nil when no server asks
 
 	accessLogs []*accesslog.Logger
 
@@ -112,17 +114,22 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 	checkTopLevel(cfg, &ps)
 
 	clusters := upstream.NewManager(opts.PacketIO, opts.Logger)
+	ioModel := buildIOModel(cfg, &ps)
+	if ioModel != nil {
+		clusters.SetIOModel(ioModel)
+	}
 	for i := range cfg.ClusterManager.Clusters {
 		buildCluster(&cfg.ClusterManager.Clusters[i], fmt.Sprintf("cluster_manager.clusters[%d]", i), clusters, &ps)
 	}
 
-	s := &Server{log: opts.Logger.With("component", "server"), clusters: clusters, level: opts.LogLevel}
+	s := &Server{log: opts.Logger.With("component", "server"), clusters: clusters, ioModel: ioModel, level: opts.LogLevel}
 	s.recordConfig(cfg)
 	for si := range cfg.Servers {
 		srv := &cfg.Servers[si]
 		path := fmt.Sprintf("servers[%d]", si)
-		if srv.UseNetpollMode {
-			ps.Unsupportedf(path+".use_netpoll_mode", "true: the event-loop IO model (the goroutine-per-connection model serves every connection)")
+		var model network.IOModel
+		if srv.UseNetpollMode && ioModel != nil {
+			model = ioModel
 		}
 		s.graceful = srv.GracefulTimeout.D()
 		tables, err := router.NewTables(srv.Routers)
@@ -135,7 +142,7 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 			if !opts.DisableStats {
 				deps.Stats = new(metrics.Downstream)
 			}
-			if l := s.buildListener(&srv.Listeners[li], lpath, deps, opts, &ps); l != nil {
+			if l := s.buildListener(&srv.Listeners[li], lpath, deps, model, opts, &ps); l != nil {
 				s.listeners = append(s.listeners, l)
 				s.reqStats = append(s.reqStats, deps.Stats)
 				s.built.listeners = append(s.built.listeners, srv.Listeners[li])
@@ -145,9 +152,35 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 	s.buildObservability(cfg, opts, &ps)
 	if len(ps.Errors())+len(ps.Unsupported()) > 0 {
 		s.closeLogs()
+		s.closeIOModel()
 		return nil, ps
 	}
 	return s, ps
+}
+
+// buildIOModel starts the event loops when a server sets use_netpoll_mode:
+// one set, one loop per GOMAXPROCS, for those servers' listeners and for
+// every cluster's upstream connections (clusters are shared by all servers).
+func buildIOModel(cfg *config.Config, ps *config.Problems) *network.EventLoopModel {
+	for si := range cfg.Servers {
+		if !cfg.Servers[si].UseNetpollMode {
+			continue
+		}
+		m, err := network.NewEventLoopModel(0)
+		if err != nil {
+			ps.Unsupportedf(fmt.Sprintf("servers[%d].use_netpoll_mode", si), "true on %s: %v", runtime.GOOS, err)
+			return nil
+		}
+		return m
+	}
+	return nil
+}
+
+// closeIOModel stops the event loops, closing what is left on them.
+func (s *Server) closeIOModel() {
+	if s.ioModel != nil {
+		s.ioModel.Close()
+	}
 }
 
 // report adds err at path: as a feature not supported yet when it says so,
@@ -242,7 +275,7 @@ func buildCluster(c *config.Cluster, path string, m *upstream.Manager, ps *confi
 	}
 }
 
-func (s *Server) buildListener(lc *config.Listener, path string, deps proxy.Deps, opts Options, ps *config.Problems) *network.Listener {
+func (s *Server) buildListener(lc *config.Listener, path string, deps proxy.Deps, model network.IOModel, opts Options, ps *config.Problems) *network.Listener {
 	before := len(*ps)
 	if !lc.BindPort {
 		ps.Unsupportedf(path+".bind_port", "false: listeners that do not bind their own port (fed by use_original_dst)")
@@ -314,7 +347,7 @@ func (s *Server) buildListener(lc *config.Listener, path string, deps proxy.Deps
 		Name:           lc.Name,
 		Address:        lc.Address,
 		MaxConnections: int(lc.MaxConnections),
-		Conn:           network.Options{BufferLimit: int(lc.PerConnBufferLimitBytes)},
+		Conn:           network.Options{BufferLimit: int(lc.PerConnBufferLimitBytes), Model: model},
 		PacketIO:       opts.PacketIO,
 		Logger:         opts.Logger.With("component", "listener"),
 		OnConn: func(c *network.Conn) error {
@@ -402,6 +435,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 		total += n
 	}
 	s.log.Info("drained", "closed_by_force", total)
+	s.closeIOModel()
 	s.closeObservers()
 	s.closeLogs()
 }
@@ -413,6 +447,7 @@ func (s *Server) Close() {
 			l.StopAccepting()
 			l.CloseConns()
 		}
+		s.closeIOModel()
 		s.closeObservers()
 		s.closeLogs()
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -34,7 +35,6 @@ func TestBuildReportsUnsupportedFeatures(t *testing.T) {
 		listener, server, cluster, top string
 		path, msg                      string
 	}{
-		{name: "netpoll", server: `,"use_netpoll_mode":true`, path: "servers[0].use_netpoll_mode", msg: "event-loop IO model"},
 		{name: "no bind", listener: `,"bind_port":false`, path: "servers[0].listeners[0].bind_port", msg: "do not bind"},
 		{name: "original dst", listener: `,"use_original_dst":true`, path: "servers[0].listeners[0].use_original_dst", msg: "original destination"},
 		{name: "stream filter", listener: `,"stream_filters":[{"type":"mirror"}]`, path: "servers[0].listeners[0].stream_filters[0].type", msg: `"mirror"`},
@@ -56,6 +56,38 @@ func TestBuildReportsUnsupportedFeatures(t *testing.T) {
 				t.Fatalf("unsupported = %v, want one at %s containing %q", un, tc.path, tc.msg)
 			}
 		})
+	}
+}
+
+// TestBuildNetpollMode: use_netpoll_mode builds and serves on the event
+// loops (where there is epoll), and Close stops them.
+func TestBuildNetpollMode(t *testing.T) {
+	srv, ps := build(t, "", `,"use_netpoll_mode":true`, "", "")
+	if runtime.GOOS != "linux" {
+		if un := ps.Unsupported(); srv != nil || len(un) != 1 || un[0].Path != "servers[0].use_netpoll_mode" {
+			t.Fatalf("use_netpoll_mode on %s: server %v, unsupported %v", runtime.GOOS, srv, un)
+		}
+		return
+	}
+	if srv == nil {
+		t.Fatalf("Build failed: %v", ps)
+	}
+	if srv.ioModel == nil || srv.ioModel.Loops() != runtime.GOMAXPROCS(0) {
+		t.Fatalf("event loops = %v, want one per GOMAXPROCS", srv.ioModel)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatalf("dial the started listener: %v", err)
+	}
+	defer conn.Close()
+	// The only host refuses: the proxy closes the connection, from its loop.
+	conn.Write([]byte("x"))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read a byte from a proxy whose upstream refuses")
 	}
 }
 

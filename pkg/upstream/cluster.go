@@ -160,6 +160,7 @@ type Cluster struct {
 	set   atomic.Pointer[hostSet]
 	stats ClusterStats
 	pio   hwaccel.PacketIO
+	model network.IOModel // drives upstream reads; nil: goroutine per connection
 	log   *slog.Logger
 }
 
@@ -239,6 +240,7 @@ func (c *Cluster) NewConn(h *Host) (*network.Conn, error) {
 		BufferLimit: opts.BufferLimit,
 		IdleTimeout: opts.IdleTimeout,
 		Stats:       &c.stats.IOStats,
+		Model:       c.model,
 		Logger:      c.log,
 	})
 	conn.AddEventListener(connStats{h})
@@ -270,6 +272,7 @@ func (s connStats) OnEvent(_ *network.Conn, e network.Event) {
 // serialised and swap in a new map.
 type Manager struct {
 	pio      hwaccel.PacketIO
+	model    network.IOModel
 	log      *slog.Logger
 	mu       sync.Mutex // serialises updates
 	clusters atomic.Pointer[map[string]*Cluster]
@@ -289,6 +292,11 @@ func NewManager(pio hwaccel.PacketIO, log *slog.Logger) *Manager {
 	return m
 }
 
+// SetIOModel makes model drive the reads of the connections of clusters
+// added from now on (nil: a goroutine per connection). Call before adding
+// clusters.
+func (m *Manager) SetIOModel(model network.IOModel) { m.model = model }
+
 // Get returns the named cluster, or nil.
 func (m *Manager) Get(name string) *Cluster { return (*m.clusters.Load())[name] }
 
@@ -306,7 +314,7 @@ func (m *Manager) AddOrUpdate(opts ClusterOptions) error {
 	if c := m.Get(opts.Name); c != nil {
 		return c.update(opts)
 	}
-	c := &Cluster{pio: m.pio, log: m.log.With("cluster", opts.Name)}
+	c := &Cluster{pio: m.pio, model: m.model, log: m.log.With("cluster", opts.Name)}
 	if err := c.update(opts); err != nil {
 		return err
 	}

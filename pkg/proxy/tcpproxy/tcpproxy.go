@@ -164,6 +164,7 @@ func (s *session) connect() {
 	if s.f.idleTimeout > 0 {
 		up.SetIdleTimeout(s.f.idleTimeout)
 	}
+	up.SetAffinity(s.down) // under the event-loop model, one loop serves both
 	up.EnableHalfClose()
 	up.AddReadFilter(upstreamReader{s})
 	up.AddEventListener(s)
