@@ -147,3 +147,28 @@ func TestH2MosnConfig(t *testing.T) {
 		t.Fatalf("%d %q %v", resp.StatusCode, body, resp.Header)
 	}
 }
+
+// TestH2RouteUpstreamProtocol: a route's upstream_protocol overrides the
+// filter's, both ways between HTTP/1.1 and HTTP/2.
+func TestH2RouteUpstreamProtocol(t *testing.T) {
+	t.Parallel()
+	be := startH2Backend(t, echoHandler)
+	for _, tc := range []struct{ filter, route, want string }{
+		{"Http1", "Http2", "HTTP/2.0"},
+		{"Http2", "Http1", "HTTP/1.1"},
+	} {
+		srv := startInProcess(t, h2Config(t, tc.filter, tc.filter, `"upstream_protocol": "`+tc.route+`"`, []string{be.addr()}))
+		c := &http.Client{Timeout: waitBound}
+		if tc.filter == "Http2" {
+			c = h2Client(t)
+		}
+		resp, err := c.Get("http://" + srv.addr(0) + "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("x-proto"); resp.StatusCode != 200 || got != tc.want {
+			t.Fatalf("filter %s, route %s: %d, upstream saw %q", tc.filter, tc.route, resp.StatusCode, got)
+		}
+	}
+}
