@@ -73,7 +73,13 @@ type ServerConn struct {
 	mu      sync.Mutex
 	streams map[*ServerStream]struct{} // requests not yet answered
 	closed  bool
+	paused  bool // reading paused at MaxInFlight
 }
+
+// MaxInFlight is how many requests one downstream connection may have
+// unanswered: at this many, reading it pauses until half are answered, so
+// a client that never stops sending costs bounded memory.
+const MaxInFlight = 4096
 
 var (
 	_ network.ReadFilter    = (*ServerConn)(nil)
@@ -118,7 +124,10 @@ func (sc *ServerConn) OnData(_ *network.Conn, buf *network.Buffer, end bool) net
 			stats.Heartbeats.Add(1)
 			sc.conn.Write(sc.codec.EncodeHeartbeatAck(f))
 		case rpc.KindRequest, rpc.KindOneway:
-			sc.request(f)
+			if sc.request(f) {
+				buf.Drain(n)
+				return network.Stop // paused: the rest waits in buf
+			}
 		}
 		buf.Drain(n)
 	}
@@ -135,8 +144,9 @@ func (sc *ServerConn) refuse(err error) {
 	sc.conn.Close(network.CloseNoFlush)
 }
 
-// request starts a stream for the request in f, moving its Headers there.
-func (sc *ServerConn) request(f *rpc.Frame) {
+// request starts a stream for the request in f, moving its Headers there,
+// and reports whether reading paused at MaxInFlight.
+func (sc *ServerConn) request(f *rpc.Frame) (paused bool) {
 	st := &ServerStream{sc: sc, oneway: f.Kind == rpc.KindOneway}
 	body := f.Body
 	st.req, sc.frame = *f, rpc.Frame{} // f is &sc.frame: read it before this
@@ -144,9 +154,13 @@ func (sc *ServerConn) request(f *rpc.Frame) {
 	sc.mu.Lock()
 	if sc.closed {
 		sc.mu.Unlock()
-		return
+		return false
 	}
 	sc.streams[st] = struct{}{}
+	if len(sc.streams) >= MaxInFlight && !sc.paused {
+		sc.paused, paused = true, true
+		sc.conn.SetReadDisable(true)
+	}
 	sc.mu.Unlock()
 	st.receiver = sc.handler.NewStream(st)
 	if len(body) == 0 {
@@ -162,6 +176,7 @@ func (sc *ServerConn) request(f *rpc.Frame) {
 		}
 		st.mu.Unlock()
 	}
+	return paused
 }
 
 // done removes st and reports whether it was still open.
@@ -172,6 +187,10 @@ func (sc *ServerConn) done(st *ServerStream) bool {
 		return false
 	}
 	delete(sc.streams, st)
+	if sc.paused && len(sc.streams) <= MaxInFlight/2 {
+		sc.paused = false
+		sc.conn.SetReadDisable(false)
+	}
 	return true
 }
 

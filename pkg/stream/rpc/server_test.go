@@ -201,3 +201,35 @@ func TestServerStreamExpires(t *testing.T) {
 		t.Fatalf("after the timeout: %+v", f)
 	}
 }
+
+// TestServerConnInFlight: at MaxInFlight unanswered requests reading
+// pauses, and resumes once half are answered, losing nothing.
+func TestServerConnInFlight(t *testing.T) {
+	const total = MaxInFlight + 100
+	h := &handler{streams: make(chan stream.ServerStream, total)}
+	c := serve(t, h)
+	var req protocol.Headers
+	req.AddString("x-do", "wait")
+	var all []byte
+	for i := range total {
+		all = append(all, join((bolt.Codec{}).EncodeRequest(uint64(i+1), &req, nil))...)
+	}
+	go c.Write(all)
+	var got []stream.ServerStream
+	for len(got) < MaxInFlight {
+		got = append(got, <-h.streams)
+	}
+	var ok protocol.Headers
+	ok.AddString(protocol.Status, "200")
+	for _, s := range got[:MaxInFlight/2] {
+		s.SendHeaders(&ok, true)
+	}
+	for len(got) < total {
+		select {
+		case s := <-h.streams:
+			got = append(got, s)
+		case <-time.After(bound):
+			t.Fatalf("reading did not resume: %d of %d requests", len(got), total)
+		}
+	}
+}
