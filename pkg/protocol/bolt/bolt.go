@@ -443,7 +443,7 @@ func encode(fh *frameHead, class []byte, h *protocol.Headers, body *network.Buff
 		}
 	}
 	head.Append(b) // b may have outgrown head's array; Append copies only then
-	out := []*network.Buffer{head}
+	out := append(make([]*network.Buffer, 0, 2), head)
 	if body != nil {
 		if body.Len() > 0 {
 			out = append(out, body)

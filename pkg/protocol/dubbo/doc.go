@@ -21,10 +21,10 @@
 //	x-mosn-dubbo-serialization the serialization id (2 = hessian2)
 //
 // and a response, :status, x-mosn-dubbo-status and content-length. The
-// first five strings of the body are read with dubbo-go-hessian2; the
-// arguments after them are walked, never built, by a bounds-checking
-// hessian2 skipper (skip.go) to reach the attachments, which
-// dubbo-go-hessian2 decodes once the skipper has vetted them (and only
+// first five values of the body are plain strings, read in place by a
+// bounds-checking hessian2 skipper (skip.go), which also walks the
+// arguments after them without building them, to reach the attachments;
+// those dubbo-go-hessian2 decodes, once the skipper has vetted them (and only
 // when they fit in Limits.MaxHeaderBytes, 64 KiB by default: what the
 // decoder builds can be many times the bytes it reads). The body is
 // forwarded as it came: Headers are a read-only view of it, and edits to

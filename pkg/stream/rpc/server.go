@@ -149,8 +149,13 @@ func (sc *ServerConn) refuse(err error) {
 func (sc *ServerConn) request(f *rpc.Frame) (paused bool) {
 	st := &ServerStream{sc: sc, oneway: f.Kind == rpc.KindOneway}
 	body := f.Body
-	st.req, sc.frame = *f, rpc.Frame{} // f is &sc.frame: read it before this
+	// The stream gets a copy of the Headers sized at once, and the
+	// connection's frame keeps its grown memory for the next request.
+	hdrs := f.Headers
+	st.req = *f
 	st.req.Body = nil
+	st.req.Headers = protocol.Headers{}
+	st.req.Headers.CopyFrom(&hdrs)
 	sc.mu.Lock()
 	if sc.closed {
 		sc.mu.Unlock()
