@@ -28,6 +28,9 @@ func (s *Server) buildObservability(cfg *config.Config, opts Options, ps *config
 	}
 	s.registry = metrics.NewRegistry(s, metrics.BuildInfo{Version: opts.Version})
 	if cfg.Admin != nil {
+		if ip := cfg.Admin.AddrPort().Addr(); !ip.IsLoopback() {
+			ps.Warnf("admin.address.socket_address.address", "%s: the admin API (config dump, log level changes) is reachable beyond this host; 127.0.0.1 keeps it local", ip)
+		}
 		s.admin = admin.New(admin.Options{
 			Address:  cfg.Admin.AddrPort().String(),
 			Runtime:  s,
@@ -40,6 +43,9 @@ func (s *Server) buildObservability(cfg *config.Config, opts Options, ps *config
 	}
 	if cfg.Metrics == nil {
 		return
+	}
+	if present(cfg.Metrics.StatsMatcher) {
+		ps.Unsupportedf("metrics.stats_matcher", "turning metrics off by name (every metric is exported)")
 	}
 	for i, sink := range cfg.Metrics.Sinks {
 		path := fmt.Sprintf("metrics.sinks[%d]", i)

@@ -43,6 +43,7 @@ func TestBuildReportsUnsupportedFeatures(t *testing.T) {
 		{name: "cluster type", cluster: `,"type":"EDS"`, path: "cluster_manager.clusters[0].type", msg: `"EDS"`},
 		{name: "health check", cluster: `,"health_check":{"protocol":"tcp"}`, path: "cluster_manager.clusters[0].health_check", msg: "health checks"},
 		{name: "xds", top: `,"dynamic_resources":{"ads_config":{}}`, path: "dynamic_resources", msg: "xDS"},
+		{name: "stats matcher", top: `,"metrics":{"stats_matcher":{"reject_all":true}}`, path: "metrics.stats_matcher", msg: "turning metrics off"},
 		{name: "metrics sink", top: `,"metrics":{"sinks":[{"type":"console"}]}`, path: "metrics.sinks[0].type", msg: `"console"`},
 		{name: "tracing", top: `,"tracing":{"enable":true,"driver":"SOFATracer"}`, path: "tracing.enable", msg: "tracing"},
 	} {
