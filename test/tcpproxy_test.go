@@ -247,7 +247,8 @@ func TestBackPressure(t *testing.T) {
 	}
 }
 
-func testBackPressure(t *testing.T, upload bool) {
+// testBackPressure runs the test on proxyConfig with patches.
+func testBackPressure(t *testing.T, upload bool, patches ...patch) {
 	const limit = 64 << 10
 	// The bound on what the proxy queues: each write queue may pass its limit
 	// by what was read before the watermark event paused reading, which is
@@ -276,7 +277,7 @@ func testBackPressure(t *testing.T, upload bool) {
 		accepted <- c
 		<-finished
 	})
-	srv := startInProcess(t, proxyConfig(t, b.addr()))
+	srv := startInProcess(t, proxyConfig(t, b.addr(), patches...))
 	ls, cs := srv.listener(0), srv.cluster(t, "backend")
 	client := dial(t, srv.addr(0))
 	var upstream *net.TCPConn
