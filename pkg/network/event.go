@@ -25,6 +25,11 @@ const (
 	EventWriteBufferHigh
 	// EventWriteBufferLow: the bytes waiting dropped to half the limit again.
 	EventWriteBufferLow
+	// EventDrain: the connection's listener is draining (the server shuts
+	// down gracefully). Protocols that can announce it (HTTP/2 GOAWAY)
+	// should, finish what is in flight and close; the connection stays
+	// open until then or the drain's deadline.
+	EventDrain
 )
 
 var eventNames = [...]string{
@@ -36,6 +41,7 @@ var eventNames = [...]string{
 	EventIdleTimeout:     "idle_timeout",
 	EventWriteBufferHigh: "write_buffer_high",
 	EventWriteBufferLow:  "write_buffer_low",
+	EventDrain:           "drain",
 }
 
 func (e Event) String() string {

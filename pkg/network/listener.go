@@ -227,17 +227,25 @@ func (l *Listener) StopAccepting() {
 	}
 }
 
-// Drain stops accepting, waits until every connection has closed or ctx is
-// done, then closes whatever is left. It returns how many were closed by force.
+// Drain stops accepting, tells every connection (EventDrain), waits until
+// every connection has closed or ctx is done, then closes whatever is left.
+// It returns how many were closed by force.
 func (l *Listener) Drain(ctx context.Context) int {
 	l.StopAccepting()
 	l.mu.Lock()
 	var wait chan struct{}
+	conns := make([]*Conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
 	if len(l.conns) > 0 {
 		wait = make(chan struct{})
 		l.drained = wait
 	}
 	l.mu.Unlock()
+	for _, c := range conns {
+		c.fire(EventDrain)
+	}
 	if wait != nil {
 		select {
 		case <-wait:

@@ -803,8 +803,8 @@ func (c *Conn) recvDone(st *Stream) {
 
 // OnEvent implements network.EventListener: on close every stream still
 // open is reset, from a goroutine of its own since the close may come from
-// inside a send, under the sender's locks; watermarks are passed on to the
-// streams.
+// inside a send, under the sender's locks; a draining listener makes a
+// server connection send GOAWAY; watermarks are passed on to the streams.
 func (c *Conn) OnEvent(_ *network.Conn, e network.Event) {
 	switch {
 	case e.IsClose():
@@ -855,6 +855,10 @@ func (c *Conn) OnEvent(_ *network.Conn, e network.Event) {
 					}
 				}
 			}()
+		}
+	case e == network.EventDrain:
+		if c.server {
+			c.GoAway()
 		}
 	case e == network.EventWriteBufferHigh, e == network.EventWriteBufferLow:
 		c.mu.Lock()
