@@ -346,8 +346,8 @@ func panelPlot(base, title, unit string, targets []struct {
 				}
 				pts = append(pts, plotter.XY{X: ts - float64(start.Unix()), Y: scale(unit, y)})
 			}
-			if len(pts) == 0 {
-				continue
+			if len(pts) == 0 || allZero(pts) {
+				continue // a series that stayed at 0 (no overflow, say) only crowds the legend
 			}
 			line, err := plotter.NewLine(pts)
 			if err != nil {
@@ -432,4 +432,13 @@ func save(path, title string, rows [][]*plot.Plot) error {
 		return err
 	}
 	return f.Close()
+}
+
+func allZero(pts plotter.XYs) bool {
+	for _, p := range pts {
+		if p.Y != 0 {
+			return false
+		}
+	}
+	return true
 }
