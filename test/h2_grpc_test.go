@@ -211,6 +211,39 @@ func TestH2GRPCCallKinds(t *testing.T) {
 			t.Fatalf("end: %v", err)
 		}
 	})
+	t.Run("bidi-large", func(t *testing.T) {
+		// 1 MiB messages both ways at once, the client sending without
+		// waiting for answers: both directions' windows fill and refill.
+		s, err := c.FullDuplexCall(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 32
+		sent := make(chan error, 1)
+		go func() {
+			for range n {
+				req := &testpb.StreamingOutputCallRequest{Payload: payload(1 << 20),
+					ResponseParameters: []*testpb.ResponseParameters{{Size: 1 << 20}}}
+				if err := s.Send(req); err != nil {
+					sent <- err
+					return
+				}
+			}
+			sent <- s.CloseSend()
+		}()
+		for i := range n {
+			m, err := s.Recv()
+			if err != nil || len(m.GetPayload().GetBody()) != 1<<20 {
+				t.Fatalf("message %d: %v", i, err)
+			}
+		}
+		if _, err := s.Recv(); err != io.EOF {
+			t.Fatalf("end: %v", err)
+		}
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("concurrent", func(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 500)

@@ -328,3 +328,73 @@ func TestH2SlowReader(t *testing.T) {
 		t.Fatalf("read %d bytes: %v", n, err)
 	}
 }
+
+// countingReader counts what has been read from it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestH2SlowUpstreamReader: an upstream that reads nothing of a large
+// request body holds back the client, through the proxy's flow control
+// in both connections; once it reads, the body arrives whole.
+func TestH2SlowUpstreamReader(t *testing.T) {
+	t.Parallel()
+	const size = 64 << 20
+	release := make(chan struct{})
+	be := startH2Backend(t, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		n, err := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d %v", n, err)
+	})
+	srv := startInProcess(t, h2Config(t, "Http2", "Http2", "", []string{be.addr()},
+		patch{cluster0 + ".conn_buffer_limit_bytes", "1048576"}))
+	body := &countingReader{r: prng(7, size)}
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := h2Client(t).Post("http://"+srv.addr(0)+"/upload", "application/octet-stream", body)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{body: string(b)}
+	}()
+	// The client must stall far short of the whole body; it is sampled
+	// until it stops moving (a slow machine only makes the figure smaller).
+	var last int64 = -1
+	tick := time.NewTicker(100 * time.Millisecond)
+	for stable := 0; stable < 5; {
+		<-tick.C
+		if n := body.n.Load(); n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+	}
+	tick.Stop()
+	t.Logf("client stalled after %.1f MiB", float64(last)/(1<<20))
+	if last > 24<<20 {
+		t.Fatalf("client sent %d MiB to an upstream reading nothing", last>>20)
+	}
+	close(release)
+	select {
+	case r := <-done:
+		if r.err != nil || r.body != fmt.Sprintf("%d <nil>", size) {
+			t.Fatalf("upload: %q %v", r.body, r.err)
+		}
+	case <-time.After(waitBound):
+		t.Fatal("upload did not finish")
+	}
+}
