@@ -172,3 +172,41 @@ func TestH2RouteUpstreamProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestH2Netpoll runs HTTP/2 on the event-loop IO model
+// (use_netpoll_mode): concurrent streams with bodies, both conversions.
+func TestH2Netpoll(t *testing.T) {
+	t.Parallel()
+	be := startH2Backend(t, echoHandler)
+	for _, pair := range [][2]string{{"Http2", "Http2"}, {"Http2", "Http1"}, {"Http1", "Http2"}} {
+		srv := startInProcess(t, h2Config(t, pair[0], pair[1], "", []string{be.addr()},
+			patch{"servers[0].use_netpoll_mode", "true"}))
+		c := &http.Client{Timeout: waitBound}
+		if pair[0] == "Http2" {
+			c = h2Client(t)
+		}
+		var wg sync.WaitGroup
+		var fails counter
+		for i := range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := strings.Repeat("x", i*1000)
+				resp, err := c.Post("http://"+srv.addr(0)+"/n", "text/plain", strings.NewReader(body))
+				if err != nil {
+					fails.add(err.Error())
+					return
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if want := fmt.Sprintf("POST /n %s %d", srv.addr(0), len(body)); string(got) != want {
+					fails.add(fmt.Sprintf("%d %q", resp.StatusCode, got))
+				}
+			}()
+		}
+		wg.Wait()
+		if f := fails.snapshot(); len(f) > 0 {
+			t.Fatalf("%s-%s: %v", pair[0], pair[1], f)
+		}
+	}
+}
