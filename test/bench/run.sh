@@ -9,7 +9,8 @@
 #   BENCH_WARMUP      unmeasured time before the window          (default 2s)
 #   BENCH_CONNS       concurrent connections                     (default 50)
 #   BENCH_SIZE        tcp: request/response size; http: response body size, in bytes (default 64)
-#   BENCH_TARGETS     targets to run, in order                   (default "direct mosn haproxy nginx")
+#   BENCH_TARGETS     targets to run, in order                   (default "direct mosn haproxy nginx";
+#                     mosn-netpoll is mosn with use_netpoll_mode true, the event-loop IO model)
 #   BENCH_IDLE_CONNS  http: idle keep-alive connections for the memory figure of mosn and nginx (default 9000, 0: skip)
 #   BENCH_HTTP_BACKEND  http: httpecho -mode, raw or nethttp     (default raw)
 #   BENCH_MOSN        a prebuilt mosn binary to use instead of building ./cmd/mosn
@@ -104,9 +105,9 @@ for s in $SCENARIOS; do
 done
 for t in $TARGETS; do
 	case $t in
-	direct | mosn | haproxy | nginx) ;;
+	direct | mosn | mosn-netpoll | haproxy | nginx) ;;
 	*)
-		log "BENCH_TARGETS: unknown target $t (direct, mosn, haproxy, nginx)"
+		log "BENCH_TARGETS: unknown target $t (direct, mosn, mosn-netpoll, haproxy, nginx)"
 		exit 2
 		;;
 	esac
@@ -160,7 +161,7 @@ go build -o "$TMP/httpecho" ./test/bench/httpecho
 
 MOSN_BIN=""
 MOSN_SKIP=""
-if [[ " $TARGETS " == *" mosn "* ]]; then
+if [[ " $TARGETS " == *" mosn "* || " $TARGETS " == *" mosn-netpoll "* ]]; then
 	if [[ -n ${BENCH_MOSN:-} ]]; then
 		MOSN_BIN=$BENCH_MOSN
 	elif go build -o "$TMP/mosn" ./cmd/mosn >"$TMP/mosn-build.log" 2>&1; then
@@ -431,20 +432,25 @@ tcp_direct() {
 	run_load tcp-direct "$BACKEND"
 }
 
-tcp_mosn() {
+tcp_mosn() { tcp_mosn_as mosn ""; }
+tcp_mosn-netpoll() { tcp_mosn_as mosn-netpoll ',"use_netpoll_mode":true'; }
+
+# tcp_mosn_as TARGET SERVER_KEYS: the mosn target, SERVER_KEYS added to its server.
+tcp_mosn_as() {
+	local key=tcp-$1
 	if [[ -n $MOSN_SKIP ]]; then
-		NOTE[tcp-mosn]=$MOSN_SKIP
+		NOTE[$key]=$MOSN_SKIP
 		return 0
 	fi
 	local port cfg
 	port=$(free_port)
-	cfg=$TMP/tcp-mosn.json
+	cfg=$TMP/$key.json
 	cat >"$cfg" <<EOF
-{"servers":[{"default_log_path":"stdout","default_log_level":"ERROR","listeners":[{"name":"bench","address":"127.0.0.1:$port","bind_port":true,"filter_chains":[{"filters":[{"type":"tcp_proxy","config":{"cluster":"backend"}}]}]}]}],
+{"servers":[{"default_log_path":"stdout","default_log_level":"ERROR"$2,"listeners":[{"name":"bench","address":"127.0.0.1:$port","bind_port":true,"filter_chains":[{"filters":[{"type":"tcp_proxy","config":{"cluster":"backend"}}]}]}]}],
  "cluster_manager":{"clusters":[{"name":"backend","type":"SIMPLE","lb_type":"LB_ROUNDROBIN","hosts":[{"address":"$BACKEND"}]}]}}
 EOF
-	start_proxy tcp-mosn "$port" env GOMAXPROCS=1 "$MOSN_BIN" start -c "$cfg" --pid-file "$TMP/tcp-mosn.pid" || return 0
-	run_load tcp-mosn "127.0.0.1:$port" "$PROXY_PID"
+	start_proxy "$key" "$port" env GOMAXPROCS=1 "$MOSN_BIN" start -c "$cfg" --pid-file "$TMP/$key.pid" || return 0
+	run_load "$key" "127.0.0.1:$port" "$PROXY_PID"
 	stop "$PROXY_PID"
 }
 
@@ -532,35 +538,40 @@ http_direct() {
 	run_wrk http-direct "http://$BACKEND/"
 }
 
-# mosn_http_config FILE PORT: an HTTP/1.1 proxy listener on PORT, every
-# path routed to the backend cluster.
+# mosn_http_config FILE PORT [SERVER_KEYS]: an HTTP/1.1 proxy listener on
+# PORT, every path routed to the backend cluster.
 mosn_http_config() {
 	cat >"$1" <<EOF
-{"servers":[{"default_log_path":"stdout","default_log_level":"ERROR",
+{"servers":[{"default_log_path":"stdout","default_log_level":"ERROR"${3:-},
   "routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[{"match":{"prefix":"/"},"route":{"cluster_name":"backend"}}]}]}],
   "listeners":[{"name":"bench","address":"127.0.0.1:$2","bind_port":true,"filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","upstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
  "cluster_manager":{"clusters":[{"name":"backend","type":"SIMPLE","lb_type":"LB_ROUNDROBIN","hosts":[{"address":"$BACKEND"}]}]}}
 EOF
 }
 
-http_mosn() {
+http_mosn() { http_mosn_as mosn ""; }
+http_mosn-netpoll() { http_mosn_as mosn-netpoll ',"use_netpoll_mode":true'; }
+
+# http_mosn_as TARGET SERVER_KEYS: the mosn target, SERVER_KEYS added to its server.
+http_mosn_as() {
+	local key=http-$1
 	if [[ -n $MOSN_SKIP ]]; then
-		NOTE[http-mosn]=$MOSN_SKIP
+		NOTE[$key]=$MOSN_SKIP
 		return 0
 	fi
 	local port name
 	port=$(free_port)
-	mosn_http_config "$TMP/http-mosn.json" "$port"
-	if start_proxy http-mosn "$port" env GOMAXPROCS=1 "$MOSN_BIN" start -c "$TMP/http-mosn.json" --pid-file "$TMP/http-mosn.pid"; then
-		run_wrk http-mosn "http://127.0.0.1:$port/" "$PROXY_PID"
+	mosn_http_config "$TMP/$key.json" "$port" "$2"
+	if start_proxy "$key" "$port" env GOMAXPROCS=1 "$MOSN_BIN" start -c "$TMP/$key.json" --pid-file "$TMP/$key.pid"; then
+		run_wrk "$key" "http://127.0.0.1:$port/" "$PROXY_PID"
 		stop "$PROXY_PID"
 	fi
 	((IDLE_CONNS > 0)) || return 0
 	# A fresh process, so that the load run's garbage does not lend the
 	# idle connections memory the baseline already counted.
-	name=idle-mosn
+	name=idle-$1
 	port=$(free_port)
-	mosn_http_config "$TMP/$name.json" "$port"
+	mosn_http_config "$TMP/$name.json" "$port" "$2"
 	if ! start_proxy $name "$port" env GOMAXPROCS=1 "$MOSN_BIN" start -c "$TMP/$name.json" --pid-file "$TMP/$name.pid"; then
 		IDLE_NOTE[$name]="did not start, see its log (BENCH_KEEP=1)"
 		return 0
@@ -721,17 +732,17 @@ table() {
 	ha_rps=$(kv "${RESULT[$s-haproxy]:-}" rps)
 	ha_cpu=$(kv "${RESULT[$s-haproxy]:-}" cpu_us_per_req)
 	ng_cpu=$(kv "${RESULT[$s-nginx]:-}" cpu_us_per_req)
-	printf '%-9s %-10s %-7s %-7s %-10s %-8s %-14s %-14s %s\n' \
+	printf '%-12s %-10s %-7s %-7s %-10s %-8s %-14s %-14s %s\n' \
 		target rps p50_us p99_us cpu_us/req cpu_pct rps_vs_haproxy cpu_vs_haproxy cpu_vs_nginx
 	for t in $TARGETS; do
 		line=${RESULT[$s-$t]:-}
 		if [[ -z $line ]]; then
-			printf '%-9s %s\n' "$t" "${NOTE[$s-$t]:-no result}"
+			printf '%-12s %s\n' "$t" "${NOTE[$s-$t]:-no result}"
 			continue
 		fi
 		rps=$(kv "$line" rps)
 		cpu=$(kv "$line" cpu_us_per_req)
-		printf '%-9s %-10s %-7s %-7s %-10s %-8s %-14s %-14s %s\n' "$t" "$rps" \
+		printf '%-12s %-10s %-7s %-7s %-10s %-8s %-14s %-14s %s\n' "$t" "$rps" \
 			"$(kv "$line" p50_us)" "$(kv "$line" p99_us)" "$cpu" "$(kv "$line" cpu_pct)" \
 			"$(ratio "$rps" "$ha_rps")" "$(ratio "$cpu" "$ha_cpu")" "$(ratio "$cpu" "$ng_cpu")"
 	done
@@ -756,15 +767,15 @@ warnings() {
 # idle_table: the idle keep-alive memory of mosn and nginx.
 idle_table() {
 	local t line
-	printf '%-9s %-6s %-14s %-13s %s\n' target conns rss_before_kib rss_after_kib kib_per_conn
+	printf '%-12s %-6s %-14s %-13s %s\n' target conns rss_before_kib rss_after_kib kib_per_conn
 	for t in $TARGETS; do
-		[[ $t == mosn || $t == nginx ]] || continue
+		[[ $t == mosn || $t == mosn-netpoll || $t == nginx ]] || continue
 		line=${IDLE[idle-$t]:-}
 		if [[ -z $line ]]; then
-			printf '%-9s %s\n' "$t" "${IDLE_NOTE[idle-$t]:-${NOTE[http-$t]:-no result}}"
+			printf '%-12s %s\n' "$t" "${IDLE_NOTE[idle-$t]:-${NOTE[http-$t]:-no result}}"
 			continue
 		fi
-		printf '%-9s %-6s %-14s %-13s %s\n' "$t" "$(kv "$line" conns)" "$(kv "$line" rss_before_kib)" \
+		printf '%-12s %-6s %-14s %-13s %s\n' "$t" "$(kv "$line" conns)" "$(kv "$line" rss_before_kib)" \
 			"$(kv "$line" rss_after_kib)" "$(kv "$line" kib_per_conn)"
 	done
 }
@@ -807,7 +818,7 @@ raw() {
 			echo
 			table http
 			warnings http
-			if ((HAVE_WRK && IDLE_CONNS > 0)) && [[ " $TARGETS " == *" mosn "* || " $TARGETS " == *" nginx "* ]]; then
+			if ((HAVE_WRK && IDLE_CONNS > 0)) && [[ " $TARGETS " == *" mosn"* || " $TARGETS " == *" nginx "* ]]; then
 				echo
 				echo "idle keep-alive cost: $IDLE_CONNS connections, one request each, then idle; proxy RSS (nginx: master + worker)"
 				echo
@@ -827,7 +838,7 @@ raw() {
 	if ((${#IDLE[@]})); then
 		echo
 		echo "raw idle lines (tcpload -idle):"
-		for t in mosn nginx; do
+		for t in mosn mosn-netpoll nginx; do
 			[[ -n ${IDLE[idle-$t]:-} ]] && echo "$t: ${IDLE[idle-$t]}"
 		done
 	fi
