@@ -39,6 +39,7 @@ lint:
 # backend on the other; direct, this proxy, haproxy and nginx in one run.
 bench: bench-deps
 	./test/bench/run.sh
+	./test/bench/bolt.sh
 
 bench-deps:
 	./scripts/install-deps.sh bench
