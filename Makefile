@@ -40,6 +40,7 @@ lint:
 bench: bench-deps
 	./test/bench/run.sh
 	./test/bench/bolt.sh
+	./test/bench/h2.sh
 
 bench-deps:
 	./scripts/install-deps.sh bench

@@ -18,6 +18,7 @@
 #   GRPC_REQUESTS ghz calls per target           (default 100000)
 #   GRPC_CONNS    ghz connections / concurrency  (default 10 / 100)
 #   BENCH_MOSN    a prebuilt mosn binary instead of building ./cmd/mosn
+#   MOSN_NETPOLL  true runs mosn on its event-loop IO model (use_netpoll_mode)
 #
 # mosn and haproxy speak HTTP/2 to the backend; in scenario h2 nginx cannot
 # (proxy_pass is HTTP/1.1 only), so it uses HTTP/1.1 keep-alive upstream; in
@@ -118,6 +119,7 @@ start_mosn() {
 	local port=$1
 	cat >"$TMP/mosn.json" <<EOF
 {"servers": [{"default_log_path": "$TMP/mosn.err", "default_log_level": "ERROR",
+  "use_netpoll_mode": ${MOSN_NETPOLL:-false},
   "routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
     "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "c"}}]}]}],
   "listeners": [{"name": "h2", "address": "127.0.0.1:$port", "bind_port": true,
