@@ -39,6 +39,14 @@ const (
 	// initialPeerStreams is the peer's concurrency assumed until its
 	// SETTINGS arrive.
 	initialPeerStreams = 100
+	// maxContinuations bounds the CONTINUATION frames of one header block.
+	maxContinuations = 64
+	// rapidResets: a client that has reset more than this many streams,
+	// and more than half of those it opened, is sent GOAWAY.
+	rapidResets = 512
+	// maxPendingControl: PING and SETTINGS are not answered while more
+	// than this is waiting to be written to the peer.
+	maxPendingControl = 4 << 20
 )
 
 // Errors from Send methods and NewStream.
@@ -62,17 +70,20 @@ type Conn struct {
 	pool    *Pool                // client side
 
 	// Read side: the read goroutine only.
-	fr          *http2.Framer
-	src         frameSource
-	hdec        *hpack.Decoder
-	dec         headerDecoder
-	scratch     protocol.Headers // fields of a block nobody will receive
-	block       []byte           // a header block across CONTINUATION frames
-	blockID     uint32
-	blockEnd    bool // the HEADERS frame had END_STREAM
-	prefaceSeen bool // server: the client preface has arrived
-	settingsIn  bool // the peer's first SETTINGS has arrived
-	flushList   []*Stream
+	fr            *http2.Framer
+	src           frameSource
+	hdec          *hpack.Decoder
+	dec           headerDecoder
+	scratch       protocol.Headers // fields of a block nobody will receive
+	block         []byte           // a header block across CONTINUATION frames
+	blockID       uint32
+	blockEnd      bool // the HEADERS frame had END_STREAM
+	prefaceSeen   bool // server: the client preface has arrived
+	settingsIn    bool // the peer's first SETTINGS has arrived
+	flushList     []*Stream
+	continuations int // CONTINUATION frames of the block being assembled
+	opened        int // server: streams the peer opened
+	peerResets    int // server: streams the peer reset before their end
 	// recentResets are the last streams this side reset: frames the peer
 	// sent before it knew are ignored (RFC 9113 5.4.2), not errors.
 	recentResets [16]uint32
@@ -357,6 +368,7 @@ func (c *Conn) frame(p []byte) {
 	case *http2.SettingsFrame:
 		c.onSettings(f)
 	case *http2.HeadersFrame:
+		c.continuations = 0
 		c.block = append(c.block[:0], f.HeaderBlockFragment()...)
 		c.blockID, c.blockEnd = f.StreamID, f.StreamEnded()
 		if f.HeadersEnded() {
@@ -364,7 +376,9 @@ func (c *Conn) frame(p []byte) {
 		}
 	case *http2.ContinuationFrame:
 		c.block = append(c.block, f.HeaderBlockFragment()...)
-		if len(c.block) > 2*c.limits.MaxHeaderBytes+maxReadFrame {
+		c.continuations++
+		if len(c.block) > 2*c.limits.MaxHeaderBytes+maxReadFrame || c.continuations > maxContinuations {
+			// A CONTINUATION flood (CVE-2024-27316 and kin).
 			c.connError(http2.ErrCodeEnhanceYourCalm, "header block too large")
 			return
 		}
@@ -382,6 +396,9 @@ func (c *Conn) frame(p []byte) {
 			c.mu.Unlock()
 			return
 		}
+		if c.flooded() {
+			return
+		}
 		c.mu.Lock()
 		c.fw.WritePing(true, f.Data)
 		c.mu.Unlock()
@@ -394,7 +411,7 @@ func (c *Conn) frame(p []byte) {
 }
 
 func (c *Conn) onSettings(f *http2.SettingsFrame) {
-	if f.IsAck() {
+	if f.IsAck() || c.flooded() {
 		return
 	}
 	c.settingsIn = true
@@ -639,10 +656,31 @@ func (c *Conn) onRSTStream(id uint32, code http2.ErrCode) {
 	st.unprocessed = code == http2.ErrCodeRefusedStream
 	deliver := !c.server || st.gotHead
 	c.removeLocked(st)
+	rapid := false
+	if c.server {
+		// Rapid reset (CVE-2023-44487): a client that cancels most of the
+		// streams it opens makes the proxy work for nothing.
+		c.peerResets++
+		rapid = c.peerResets > rapidResets && 2*c.peerResets > c.opened
+	}
 	c.unlock()
 	if deliver {
 		st.receiver.OnReset(stream.ResetConnectionClosed)
 	}
+	if rapid {
+		c.connError(http2.ErrCodeEnhanceYourCalm, "too many streams reset")
+	}
+}
+
+// flooded reports, and answers with GOAWAY(ENHANCE_YOUR_CALM), a peer
+// whose control frames (PING, SETTINGS) make this side queue answers it
+// does not read.
+func (c *Conn) flooded() bool {
+	if c.nc.PendingBytes() <= maxPendingControl {
+		return false
+	}
+	c.connError(http2.ErrCodeEnhanceYourCalm, "control frame flood")
+	return true
 }
 
 // onGoAway: no new streams on this connection; streams the peer will not

@@ -67,7 +67,12 @@ func (r *fakeReceiver) OnData(p []byte, end bool) {
 
 func (r *fakeReceiver) OnTrailers(*protocol.Headers) { r.respond() }
 
-func (r *fakeReceiver) OnReset(reason stream.ResetReason) { r.h.resets <- reason }
+func (r *fakeReceiver) OnReset(reason stream.ResetReason) {
+	select {
+	case r.h.resets <- reason:
+	default:
+	}
+}
 
 func (r *fakeReceiver) respond() {
 	var h protocol.Headers

@@ -76,6 +76,7 @@ func (c *Conn) serverHeaders(id uint32, end bool) {
 	st.recvClosed = end
 	c.streams[id] = st
 	c.open++
+	c.opened++
 	tooBig := c.dec.tooBig
 	st.gotHead = !tooBig
 	c.mu.Unlock()

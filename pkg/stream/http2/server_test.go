@@ -48,6 +48,19 @@ func TestServerBadFrames(t *testing.T) {
 			p.headers(3, true, request("/")...)
 		}, http2.ErrCodeStreamClosed, 0, 0},
 
+		{"continuation flood", func(p *peer) {
+			p.raw(http2.FrameHeaders, 0, 1, p.block(request("/")...))
+			for range maxContinuations + 1 {
+				p.raw(http2.FrameContinuation, 0, 1, nil)
+			}
+		}, http2.ErrCodeEnhanceYourCalm, 0, 0},
+		{"rapid reset", func(p *peer) {
+			for id := uint32(1); id < 2*(rapidResets+10); id += 2 {
+				p.headers(id, false, request("/x")...)
+				p.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			}
+		}, http2.ErrCodeEnhanceYourCalm, 0, 0},
+
 		{"window update 0 on stream", func(p *peer) {
 			p.headers(1, false, request("/hold")...)
 			<-p.h.held
