@@ -76,24 +76,27 @@ func outcomeConfig(b outcomeBackends) string {
 // expectedOutcomes are the exact counts after driveOutcomes, by series
 // (name and labels in Prometheus's text form).
 var expectedOutcomes = map[string]float64{
-	`mosn_downstream_request_total{listener="http"}`:    7, // 3 ok + 2 no route + 1 flaky + 1 slow
+	`mosn_downstream_request_total{listener="http"}`:    8, // 3 ok + 2 no route + 1 refused + 1 flaky + 1 slow
 	`mosn_downstream_request_active{listener="http"}`:   0,
-	`mosn_downstream_request_failed{listener="http"}`:   1, // 504
+	`mosn_downstream_request_failed{listener="http"}`:   2, // 502 and 504
 	`mosn_downstream_request_reset{listener="http"}`:    0,
 	`mosn_downstream_connection_total{listener="http"}`: 1,
 
-	`mosn_upstream_request_total{cluster="ok"}`:         3,
-	`mosn_upstream_response_success{cluster="ok"}`:      3,
-	`mosn_upstream_response_failed{cluster="ok"}`:       0,
-	`mosn_upstream_request_total{cluster="flaky"}`:      2, // a 503, then the retry's 200
-	`mosn_upstream_request_retry{cluster="flaky"}`:      1,
-	`mosn_upstream_response_failed{cluster="flaky"}`:    1,
-	`mosn_upstream_response_success{cluster="flaky"}`:   1,
-	`mosn_upstream_request_total{cluster="slow"}`:       1,
-	`mosn_upstream_request_timeout{cluster="slow"}`:     1,
-	`mosn_upstream_request_local_reset{cluster="slow"}`: 1,
-	`mosn_upstream_response_failed{cluster="slow"}`:     1,
-	`mosn_upstream_request_active{cluster="ok"}`:        0,
+	`mosn_upstream_request_total{cluster="ok"}`:          3,
+	`mosn_upstream_response_success{cluster="ok"}`:       3,
+	`mosn_upstream_response_failed{cluster="ok"}`:        0,
+	`mosn_upstream_request_total{cluster="flaky"}`:       2, // a 503, then the retry's 200
+	`mosn_upstream_request_retry{cluster="flaky"}`:       1,
+	`mosn_upstream_response_failed{cluster="flaky"}`:     1,
+	`mosn_upstream_response_success{cluster="flaky"}`:    1,
+	`mosn_upstream_request_total{cluster="slow"}`:        1,
+	`mosn_upstream_request_timeout{cluster="slow"}`:      1,
+	`mosn_upstream_request_local_reset{cluster="slow"}`:  1,
+	`mosn_upstream_response_failed{cluster="slow"}`:      1,
+	`mosn_upstream_connection_con_fail{cluster="down"}`:  1,
+	`mosn_upstream_response_failed{cluster="down"}`:      1,
+	`mosn_upstream_request_remote_reset{cluster="down"}`: 1,
+	`mosn_upstream_request_active{cluster="ok"}`:         0,
 
 	`mosn_upstream_host_request_total{cluster="ok",host="OK"}`:    3,
 	`mosn_upstream_host_response_success{cluster="ok",host="OK"}`: 3,
@@ -106,6 +109,7 @@ var outcomeStatuses = []struct {
 }{
 	{"/ok/1", 200}, {"/ok/2", 200}, {"/ok/3", 200},
 	{"/nothing", 404}, {"/nothing/else", 404},
+	{"/refused", 502},
 	{"/flaky", 200},
 	{"/slow", 504},
 }

@@ -18,7 +18,7 @@ func TestMetricsCountHTTPOutcomes(t *testing.T) {
 
 	// Histograms: one observation per request, per listener and per cluster.
 	for k, want := range map[string]float64{
-		`mosn_downstream_request_time_count{listener="http"}`:        7,
+		`mosn_downstream_request_time_count{listener="http"}`:        8,
 		`mosn_upstream_request_duration_time_count{cluster="ok"}`:    3,
 		`mosn_upstream_request_duration_time_count{cluster="flaky"}`: 1, // the try that answered
 	} {
