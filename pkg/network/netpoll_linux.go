@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -30,10 +31,15 @@ import (
 // others), is queued and read again when resumed or on the next pass.
 //
 // While it has work a loop polls with timeout 0; when a poll finds nothing it
-// yields once (runtime.Gosched) and polls again, and only then blocks in
-// epoll_wait. A loop that blocked after every batch would hand its P to
-// another thread each time, which measured +3 µs per request
-// (docs/architecture.md).
+// yields once (runtime.Gosched) and polls again, and only then blocks. A loop
+// that blocked in epoll_wait after every batch would hand its P to another
+// thread each time, which measured +3 µs per request (docs/architecture.md);
+// worse, a goroutine in a blocking system call keeps its P until the runtime's
+// monitor takes it back, so with GOMAXPROCS=1 every other goroutine of the
+// process waited up to milliseconds. So a loop never blocks in a system call:
+// its epoll descriptor is itself registered with Go's runtime poller (an
+// epoll set is readable while it has events), and an idle loop parks there
+// like any goroutine waiting on a socket, holding no thread.
 //
 // Go's net.Conn keeps owning the socket: reads go through
 // syscall.RawConn.Read (which holds a reference, so a concurrent Close cannot
@@ -146,6 +152,10 @@ type loopState struct {
 // with it joins the same loop.
 type eventLoop struct {
 	epfd   int
+	ep     *os.File        // epfd, registered with Go's poller; closing it closes epfd
+	epRaw  syscall.RawConn // parks the idle loop until epfd is readable
+	nready int             // events found by waitFn
+	waitFn func(fd uintptr) bool
 	wakefd int
 	events []syscall.EpollEvent
 	conns  []*Conn // by slot; only the loop goroutine touches it
@@ -168,6 +178,11 @@ func newEventLoop() (*eventLoop, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Non-blocking, so that os.NewFile registers it with the runtime poller.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return nil, err
+	}
 	r, _, errno := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errno != 0 {
 		syscall.Close(epfd)
@@ -175,14 +190,20 @@ func newEventLoop() (*eventLoop, error) {
 	}
 	l := &eventLoop{
 		epfd:   epfd,
+		ep:     os.NewFile(uintptr(epfd), "eventloop"),
 		wakefd: int(r),
 		events: make([]syscall.EpollEvent, maxEvents),
 		done:   make(chan struct{}),
 	}
+	l.waitFn = l.pollReady
 	binary.NativeEndian.PutUint64(l.wake[:], 1)
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeSlot}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.wakefd, &ev); err != nil {
-		syscall.Close(epfd)
+	err = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.wakefd, &ev)
+	if err == nil {
+		l.epRaw, err = l.ep.SyscallConn()
+	}
+	if err != nil {
+		l.ep.Close()
 		syscall.Close(l.wakefd)
 		return nil, err
 	}
@@ -249,26 +270,28 @@ func (l *eventLoop) run() {
 	defer close(l.done)
 	empty := 0 // consecutive passes that found nothing to do
 	for {
-		timeout := 0
+		sleep := false
 		if empty >= 2 {
 			l.mu.Lock()
 			if len(l.tasks) == 0 && !l.stopping {
-				l.sleeping = true
-				timeout = -1
+				l.sleeping, sleep = true, true
 			}
 			l.mu.Unlock()
 		}
-		n, err := syscall.EpollWait(l.epfd, l.events, timeout)
-		if timeout < 0 {
+		var n int
+		if sleep {
+			n = l.park()
 			l.mu.Lock()
 			l.sleeping = false
 			l.mu.Unlock()
-		}
-		if err != nil {
-			if err != syscall.EINTR {
-				slog.Error("event loop: epoll_wait failed", "err", err)
+		} else {
+			var err error
+			if n, err = syscall.EpollWait(l.epfd, l.events, 0); err != nil {
+				if err != syscall.EINTR {
+					slog.Error("event loop: epoll_wait failed", "err", err)
+				}
+				n = 0
 			}
-			n = 0
 		}
 		for i := range n {
 			slot := l.events[i].Fd
@@ -294,6 +317,36 @@ func (l *eventLoop) run() {
 			runtime.Gosched()
 		}
 	}
+}
+
+// park waits in Go's runtime poller until the epoll set has events, and
+// returns how many it took into l.events.
+func (l *eventLoop) park() int {
+	l.nready = 0
+	if err := l.epRaw.Read(l.waitFn); err != nil {
+		// Not pollable after all: block in the system call instead.
+		slog.Error("event loop: cannot wait in the runtime poller", "err", err)
+		n, err := syscall.EpollWait(l.epfd, l.events, -1)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	return l.nready
+}
+
+// pollReady is park's RawConn.Read callback: take the ready events without
+// blocking; false means none yet, wait until the epoll set is readable.
+func (l *eventLoop) pollReady(fd uintptr) bool {
+	n, err := syscall.EpollWait(int(fd), l.events, 0)
+	switch {
+	case err == syscall.EINTR || err == nil && n == 0:
+		return false
+	case err != nil:
+		return true
+	}
+	l.nready = n
+	return true
 }
 
 func (l *eventLoop) isStopping() bool {
@@ -331,7 +384,7 @@ func (l *eventLoop) shutdown() {
 			l.forget(c)
 		}
 	}
-	syscall.Close(l.epfd)
+	l.ep.Close()
 	syscall.Close(l.wakefd)
 }
 
