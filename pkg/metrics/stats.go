@@ -11,8 +11,10 @@ type Downstream struct {
 	// RequestReset counts requests the client abandoned (closed or reset the
 	// connection) before their response was complete: request_reset.
 	RequestReset atomic.Int64
-	// RequestFailed counts requests that ended with a 5xx response or with a
-	// response cut short by the upstream or a timeout: request_failed.
+	// RequestFailed counts requests that ended with a 5xx response, or
+	// failed on the proxy's side whatever the status says (a gRPC local
+	// reply is HTTP 200), or were cut short by the upstream or a timeout:
+	// request_failed.
 	RequestFailed atomic.Int64
 	// RequestTime is the time from the first byte of the request to the
 	// end of the response: request_time.

@@ -29,9 +29,22 @@ func (r *request) countEnd() {
 	switch {
 	case r.flags == flagDownstreamClose:
 		s.RequestReset.Add(1)
-	case r.status >= 500, r.flags == flagUpstreamReset, r.flags == flagUpstreamTimeout:
+	case r.status >= 500, proxyFailure(r.flags):
+		// A gRPC local reply carries its failure in grpc-status under
+		// HTTP 200; its response flag still names it.
 		s.RequestFailed.Add(1)
 	}
+}
+
+// proxyFailure reports whether a response flag names a failure on the
+// proxy's side of the request (not the client's, such as no route).
+func proxyFailure(flags string) bool {
+	switch flags {
+	case flagConnectFailure, flagUpstreamReset, flagUpstreamTimeout, flagNoHealthyHost,
+		flagOverflow, flagRetryOverflow, flagNoCluster:
+		return true
+	}
+	return false
 }
 
 // both applies add to the request counters of a's cluster and host.
