@@ -1,11 +1,13 @@
 package test
 
 import (
+	"context"
 	"encoding/hex"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/network"
 	"github.com/sidecar-mesh/mosn/pkg/protocol"
@@ -234,5 +236,47 @@ func TestBoltBadFrames(t *testing.T) {
 	}
 	if r := callPeer(t, "bolt", srv.addr(0), echoArgs(5)...); r.OK != 5 {
 		t.Fatalf("a real client after the bad frames: %+v", r)
+	}
+}
+
+// TestBoltDrain: a graceful shutdown closes an idle bolt connection at
+// once and one with a call in flight once it is answered.
+func TestBoltDrain(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	up := startFrameServer(t, bolt.Codec{}, func(f *rpc.Frame) [][]byte {
+		<-release
+		var h protocol.Headers
+		return [][]byte{encodeFrames((bolt.Codec{}).EncodeResponse(f, &h, nil))}
+	})
+	srv := startInProcess(t, rpcConfig(t, "bolt", "bolt", []string{up.addr()}))
+	idle := dialFrames(t, srv.addr(0), bolt.Codec{})
+	busy := dialFrames(t, srv.addr(0), bolt.Codec{})
+	busy.write(capturedBolt(t, "v1-request.bin"))
+	<-up.frames // the call is in flight upstream
+	done := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitBound)
+		defer cancel()
+		srv.Shutdown(ctx)
+		close(done)
+	}()
+	if _, err := idle.read(); err == nil {
+		t.Fatal("the idle connection got a frame")
+	}
+	close(release)
+	if f, err := busy.read(); err != nil || f.Kind != rpc.KindResponse {
+		t.Fatalf("the call in flight: %v %+v", err, f)
+	}
+	if _, err := busy.read(); err == nil {
+		t.Fatal("the busy connection stayed open after its answer")
+	}
+	select {
+	case <-done:
+	case <-time.After(waitBound):
+		t.Fatal("Shutdown did not return")
+	}
+	if l := lineWith(srv.log.String(), "msg=drained"); l != "" && !strings.Contains(l, "closed_by_force=0") {
+		t.Errorf("drain: %q", l)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,9 +165,6 @@ func TestSeedConfig(t *testing.T) {
 	if port != "8080" {
 		t.Fatalf("server on %s", port)
 	}
-	// Cleanup kills it: a graceful stop would wait out graceful_timeout
-	// (30s by default) for the proxy's own HTTP/2 connection between its
-	// two listeners.
 	p, addrs := startBinary(t, string(cfg))
 	if len(addrs) != 2 || !strings.Contains(strings.Join(addrs, " "), "127.0.0.1:2045") {
 		t.Fatalf("listening on %v", addrs)
@@ -181,6 +179,18 @@ func TestSeedConfig(t *testing.T) {
 		t.Fatalf("plus over bolt v2: %+v", r)
 	}
 	t.Logf("seed config: 201 calls through bolt -> HTTP/2 -> bolt in %v", time.Since(start))
+
+	// A graceful stop drains both listeners (the HTTP/2 connection between
+	// them goes away with GOAWAY, bolt connections close when idle) without
+	// waiting out the 30s graceful_timeout.
+	stop := time.Now()
+	p.signal(t, syscall.SIGTERM)
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stdout:\n%s", code, p.stdout)
+	}
+	if l := lineWith(p.stdout.String(), "msg=drained"); !strings.Contains(l, "closed_by_force=0") {
+		t.Errorf("drain after %v: %q", time.Since(stop), l)
+	}
 }
 
 // TestRouteUpstreamProtocol: a route's upstream_protocol overrides the

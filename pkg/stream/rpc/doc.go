@@ -28,6 +28,9 @@
 // the route's timeout. Oneway requests get no response. A
 // corrupt or oversized frame, or a connection that ends in the middle of
 // one, closes the connection; Stats counts them and a warning is logged.
+// When the listener drains (network.EventDrain), a connection closes as
+// soon as nothing is in flight on it: neither protocol can announce a
+// shutdown, and their clients reconnect elsewhere on a close.
 //
 // # Client side
 //

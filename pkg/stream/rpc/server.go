@@ -72,8 +72,9 @@ type ServerConn struct {
 
 	mu      sync.Mutex
 	streams map[*ServerStream]struct{} // requests not yet answered
-	closed  bool
-	paused  bool // reading paused at MaxInFlight
+	closed   bool
+	paused   bool // reading paused at MaxInFlight
+	draining bool // the listener drains: close once nothing is in flight
 }
 
 // MaxInFlight is how many requests one downstream connection may have
@@ -199,9 +200,32 @@ func (sc *ServerConn) done(st *ServerStream) bool {
 	return true
 }
 
+// closeIfDrained closes the connection, after what is queued, when it is
+// draining and has nothing left in flight. Call it after writing an answer.
+func (sc *ServerConn) closeIfDrained() {
+	sc.mu.Lock()
+	idle := sc.draining && len(sc.streams) == 0
+	sc.mu.Unlock()
+	if idle {
+		sc.conn.Close(network.CloseFlush)
+	}
+}
+
 // OnEvent implements network.EventListener: a close resets every
 // unanswered request.
 func (sc *ServerConn) OnEvent(_ *network.Conn, e network.Event) {
+	if e == network.EventDrain {
+		// bolt and Dubbo cannot announce it: finish what is in flight,
+		// then close, which their clients take as a cue to reconnect.
+		sc.mu.Lock()
+		sc.draining = true
+		idle := len(sc.streams) == 0
+		sc.mu.Unlock()
+		if idle {
+			sc.conn.Close(network.CloseFlush)
+		}
+		return
+	}
 	if !e.IsClose() {
 		return
 	}
@@ -286,9 +310,12 @@ func (st *ServerStream) finish() error {
 		if body != nil {
 			body.Release()
 		}
+		st.sc.closeIfDrained()
 		return nil
 	}
-	return st.sc.conn.Write(st.sc.codec.EncodeResponse(&st.req, &st.resp, body)...)
+	err := st.sc.conn.Write(st.sc.codec.EncodeResponse(&st.req, &st.resp, body)...)
+	st.sc.closeIfDrained()
+	return err
 }
 
 func (st *ServerStream) stopTimer() {
@@ -314,6 +341,7 @@ func (st *ServerStream) expire() {
 	body := network.GetBuffer(32)
 	body.AppendString("request timeout passed at the proxy")
 	st.sc.conn.Write(st.sc.codec.EncodeResponse(&st.req, &h, body)...)
+	st.sc.closeIfDrained()
 	st.receiver.OnReset(stream.ResetLocal)
 }
 
