@@ -70,8 +70,8 @@ type ServerConn struct {
 	handler stream.ServerHandler
 	frame   rpc.Frame // decoded into on the read goroutine
 
-	mu      sync.Mutex
-	streams map[*ServerStream]struct{} // requests not yet answered
+	mu       sync.Mutex
+	streams  map[*ServerStream]struct{} // requests not yet answered
 	closed   bool
 	paused   bool // reading paused at MaxInFlight
 	draining bool // the listener drains: close once nothing is in flight
