@@ -354,11 +354,21 @@ func (st *ClientStream) SendHeaders(h *protocol.Headers, endStream bool) error {
 func (st *ClientStream) SendData(data *network.Buffer, endStream bool) error {
 	switch {
 	case data == nil:
+	case st.sent:
+		data.Release()
+		return nil
 	case st.body == nil:
 		st.body = data
 	default:
 		st.body.Append(data.Bytes())
 		data.Release()
+	}
+	if st.body != nil && st.body.Len() > st.cc.pool.limits.OrDefault().MaxFrameBytes {
+		// A body from another protocol (an HTTP upload) larger than one
+		// frame may be: the request cannot be sent.
+		st.Reset()
+		go st.receiver.OnReset(stream.ResetLocal)
+		return rpc.ErrTooLarge
 	}
 	if endStream {
 		return st.send()

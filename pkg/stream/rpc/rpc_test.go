@@ -383,3 +383,35 @@ func refusingAddr(t *testing.T) string {
 	}
 	return "127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
 }
+
+// TestClientStreamTooLarge: a body larger than a frame may carry resets
+// the request rather than sending it.
+func TestClientStreamTooLarge(t *testing.T) {
+	u := startUpstream(t, answer)
+	p := NewPool(bolt.Codec{}, stream.PoolOptions{Dial: dialer(u.ln.Addr().String()), Limits: stream.Limits{MaxBodyBytes: 1}}, Config{})
+	defer p.Close()
+	r := newReceiver()
+	st, _ := p.NewStream(r)
+	var h protocol.Headers
+	h.AddString("service", "s")
+	st.SendHeaders(&h, false)
+	body := network.GetBuffer(100 << 10)
+	body.Append(make([]byte, 100<<10))
+	if err := st.SendData(body, true); err != rpc.ErrTooLarge {
+		t.Fatalf("SendData: %v", err)
+	}
+	select {
+	case reason := <-r.reset:
+		if reason != stream.ResetLocal {
+			t.Fatalf("reset %v", reason)
+		}
+	case <-time.After(bound):
+		t.Fatal("no reset")
+	}
+	// The connection still serves others.
+	r2 := newReceiver()
+	send(t, p, r2, "after")
+	if got := r2.body(t); got != "after" {
+		t.Fatalf("got %q", got)
+	}
+}

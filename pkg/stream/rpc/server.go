@@ -247,9 +247,10 @@ type ServerStream struct {
 	receiver stream.Receiver
 	oneway   bool
 
-	resp    protocol.Headers // the response head, copied by SendHeaders
-	started bool
-	body    *network.Buffer
+	resp     protocol.Headers // the response head, copied by SendHeaders
+	started  bool
+	finished bool
+	body     *network.Buffer
 
 	mu    sync.Mutex // guards timer and ended against expire
 	timer *time.Timer
@@ -287,11 +288,24 @@ func (st *ServerStream) SendHeaders(h *protocol.Headers, endStream bool) error {
 func (st *ServerStream) SendData(data *network.Buffer, endStream bool) error {
 	switch {
 	case data == nil:
+	case st.finished:
+		data.Release()
+		return nil
 	case st.body == nil:
 		st.body = data
 	default:
 		st.body.Append(data.Bytes())
 		data.Release()
+	}
+	if st.body != nil && st.body.Len() > st.sc.limits.OrDefault().MaxFrameBytes {
+		// A response from another protocol larger than one frame may be.
+		st.body.Release()
+		st.body = network.GetBuffer(32)
+		st.body.AppendString("response too large")
+		st.resp.Reset()
+		st.resp.AddString(protocol.Status, "500")
+		st.finish()
+		return rpc.ErrTooLarge
 	}
 	if endStream {
 		return st.finish()
@@ -303,6 +317,7 @@ func (st *ServerStream) SendData(data *network.Buffer, endStream bool) error {
 func (st *ServerStream) SendTrailers(*protocol.Headers) error { return st.finish() }
 
 func (st *ServerStream) finish() error {
+	st.finished = true
 	st.stopTimer()
 	body := st.body
 	st.body = nil
