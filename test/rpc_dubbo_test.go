@@ -9,6 +9,7 @@ import (
 
 	"github.com/sidecar-mesh/mosn/pkg/protocol/dubbo"
 	"github.com/sidecar-mesh/mosn/pkg/protocol/rpc"
+	rpcstream "github.com/sidecar-mesh/mosn/pkg/stream/rpc"
 )
 
 // capturedDubbo is the echo("hello") request sofa-rpc-node with
@@ -84,5 +85,29 @@ func TestDubboLocalReplies(t *testing.T) {
 	r := callPeer(t, "dubbo", srv.addr(0), "--service", "com.example.OtherService", "--method", "exit")
 	if r.OK != 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "upstream reset") {
 		t.Fatalf("crash: %+v", r)
+	}
+}
+
+// TestDubboBadFrames: a bad magic and a body that is not hessian2 close
+// their own connection, counted; a real consumer keeps working.
+func TestDubboBadFrames(t *testing.T) {
+	t.Parallel()
+	_, port := startPeer(t, "dubbo", "d1")
+	srv := startInProcess(t, rpcConfig(t, "dubbo", "dubbo", []string{"127.0.0.1:" + port}))
+	stats := rpcstream.ProcessStats()
+	before := stats.CorruptFrames.Load()
+	req := capturedDubbo(t)
+	notHessian := append([]byte(nil), req...)
+	notHessian[16] = 0x40 // the first body value is no string
+	for _, bad := range [][]byte{{0xda, 0xbc, 0, 0}, notHessian} {
+		fc := dialFrames(t, srv.addr(0), dubbo.Codec{})
+		fc.write(bad)
+		if _, err := fc.read(); err == nil {
+			t.Fatal("a bad frame was answered")
+		}
+	}
+	waitUntil(t, "the bad frames counted", func() bool { return stats.CorruptFrames.Load() >= before+2 })
+	if r := callPeer(t, "dubbo", srv.addr(0), echoArgs(5)...); r.OK != 5 {
+		t.Fatalf("a real consumer after the bad frames: %+v", r)
 	}
 }
