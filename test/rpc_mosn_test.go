@@ -59,3 +59,13 @@ func TestMOSNDubboConfig(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestRPCExampleConfig: configs/rpc.json (bolt, Auto, healthcheck) is
+// valid and runnable as shipped.
+func TestRPCExampleConfig(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := runBinary(t, childEnv(), "validate", "-c", "../configs/rpc.json")
+	if code != 0 || !strings.Contains(stdout, "config is valid: 2 listener(s), 3 cluster(s)") || stderr != "" {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
