@@ -665,7 +665,7 @@ func (c *Conn) onRSTStream(id uint32, code http2.ErrCode) {
 	}
 	c.unlock()
 	if deliver {
-		st.receiver.OnReset(stream.ResetConnectionClosed)
+		c.resetUnprocessed(st, stream.ResetConnectionClosed)
 	}
 	if rapid {
 		c.connError(http2.ErrCodeEnhanceYourCalm, "too many streams reset")
@@ -708,7 +708,7 @@ func (c *Conn) onGoAway(last uint32) {
 		c.pool.remove(c)
 	}
 	for _, st := range refused {
-		st.receiver.OnReset(stream.ResetConnectionClosed)
+		c.resetUnprocessed(st, stream.ResetConnectionClosed)
 	}
 	if idle {
 		c.closeGracefully()
@@ -889,7 +889,7 @@ func (c *Conn) OnEvent(_ *network.Conn, e network.Event) {
 			go func() {
 				for _, st := range all {
 					if !c.server || st.gotHead {
-						st.receiver.OnReset(reason)
+						c.resetUnprocessed(st, reason)
 					}
 				}
 			}()

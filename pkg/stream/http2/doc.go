@@ -27,6 +27,12 @@
 //	peer ─► network.Conn ─► Conn.OnData ─► frames ─► Stream ─► Receiver (proxy)
 //	proxy ─► Stream.Send* ─► flow control ─► Conn batch ─► network.Conn.Write ─► peer
 //
+// Replay: a client stream keeps its request head and up to 64 KiB of body
+// until the response begins; a request the upstream certainly did not
+// process (above a GOAWAY's last stream id, REFUSED_STREAM, never sent) is
+// sent again on another connection of the pool, at most twice, without the
+// proxy seeing it (the proxy streams bodies and cannot retry them itself).
+//
 // Flow control: received DATA is credited back to the peer as it is
 // delivered, the connection window at once and a stream's window only
 // while that stream is not read-disabled, so a stream whose consumer is

@@ -240,6 +240,7 @@ func (c *Conn) clientHeaders(id uint32, end bool) {
 	st.gotHead = true
 	st.recvClosed = end
 	c.mu.Unlock()
+	st.forget() // a response began: the request is not replayed
 	st.receiver.OnHeaders(&st.headers, end)
 	c.flushList = append(c.flushList, st)
 	if end {

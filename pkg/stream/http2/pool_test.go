@@ -153,16 +153,16 @@ func get(t *testing.T, p *Pool, r stream.Receiver) stream.ClientStream {
 	return s
 }
 
-// TestPoolGoAway: streams above the GOAWAY's last stream id are reset as
-// unprocessed, the one below completes, and the next stream goes on a new
-// connection.
+// TestPoolGoAway: the stream below the GOAWAY's last stream id completes
+// on its connection; the one above is sent again on a new connection,
+// which takes the next stream too.
 func TestPoolGoAway(t *testing.T) {
 	t.Parallel()
 	u := startUpstream(t)
 	p := u.pool(PoolConfig{})
 	r1, r3 := newRecorder(), newRecorder()
 	s1 := get(t, p, r1)
-	s3 := get(t, p, r3)
+	get(t, p, r3)
 	uc := u.accept()
 	uc.fr.WriteSettings()
 	h := uc.next(t, http2.FrameHeaders).(*http2.MetaHeadersFrame)
@@ -171,8 +171,12 @@ func TestPoolGoAway(t *testing.T) {
 	}
 	uc.next(t, http2.FrameHeaders)
 	uc.fr.WriteGoAway(1, http2.ErrCodeNo, nil)
-	if reason := recv(t, r3.resets, "reset of stream 3"); reason != stream.ResetConnectionClosed || !s3.Unprocessed() {
-		t.Fatalf("stream 3: %v, unprocessed %v", reason, s3.Unprocessed())
+	uc2 := u.accept()
+	uc2.fr.WriteSettings()
+	f := uc2.next(t, http2.FrameHeaders)
+	uc2.respond(t, f.Header().StreamID, "202", true)
+	if s := recv(t, r3.heads, "the replayed stream's response"); s != "202" {
+		t.Fatalf("stream 3: %s", s)
 	}
 	uc.respond(t, 1, "200", true)
 	if s := recv(t, r1.heads, "response on stream 1"); s != "200" || s1.Unprocessed() {
@@ -180,17 +184,19 @@ func TestPoolGoAway(t *testing.T) {
 	}
 	r5 := newRecorder()
 	get(t, p, r5)
-	uc2 := u.accept()
-	uc2.fr.WriteSettings()
-	f := uc2.next(t, http2.FrameHeaders)
+	f = uc2.next(t, http2.FrameHeaders)
 	uc2.respond(t, f.Header().StreamID, "204", true)
 	if s := recv(t, r5.heads, "response on the new connection"); s != "204" {
 		t.Fatalf("new connection: %s", s)
 	}
+	if p.Conns() != 1 {
+		t.Fatalf("%d connections pooled, want 1", p.Conns())
+	}
 }
 
-// TestPoolResets: REFUSED_STREAM is unprocessed, CANCEL is not, and a
-// client Reset sends RST_STREAM(CANCEL).
+// TestPoolResets: REFUSED_STREAM is unprocessed (the request is sent
+// again, twice at most, then the reset says unprocessed), CANCEL is not,
+// and a client Reset sends RST_STREAM(CANCEL).
 func TestPoolResets(t *testing.T) {
 	t.Parallel()
 	u := startUpstream(t)
@@ -205,12 +211,22 @@ func TestPoolResets(t *testing.T) {
 	for range 3 {
 		ids = append(ids, uc.next(t, http2.FrameHeaders).Header().StreamID)
 	}
-	uc.fr.WriteRSTStream(ids[0], http2.ErrCodeRefusedStream)
 	uc.fr.WriteRSTStream(ids[1], http2.ErrCodeCancel)
-	recv(t, ra.resets, "refused reset")
 	recv(t, rb.resets, "cancel reset")
-	if !sa.Unprocessed() || sb.Unprocessed() {
-		t.Fatalf("unprocessed: refused %v, cancelled %v", sa.Unprocessed(), sb.Unprocessed())
+	if sb.Unprocessed() {
+		t.Fatal("a cancelled stream counted as unprocessed")
+	}
+	refused := ids[0]
+	for tries := 0; ; tries++ {
+		uc.fr.WriteRSTStream(refused, http2.ErrCodeRefusedStream)
+		if tries == maxReplays {
+			break
+		}
+		refused = uc.next(t, http2.FrameHeaders).Header().StreamID
+	}
+	recv(t, ra.resets, "refused reset")
+	if !sa.Unprocessed() {
+		t.Fatal("a refused stream not unprocessed")
 	}
 	sc.Reset()
 	rst := uc.next(t, http2.FrameRSTStream).(*http2.RSTStreamFrame)
@@ -263,5 +279,49 @@ func TestPoolKeepalive(t *testing.T) {
 	}
 	if p.Conns() != 0 {
 		t.Fatal("dead connection still pooled")
+	}
+}
+
+// TestPoolReplay: a request with a body that the upstream did not process
+// (above the GOAWAY's last stream id) is sent again, head and body, on a
+// new connection, and its receiver sees only the response.
+func TestPoolReplay(t *testing.T) {
+	t.Parallel()
+	u := startUpstream(t)
+	p := u.pool(PoolConfig{})
+	get(t, p, newRecorder())
+	r := newRecorder()
+	s, err := p.NewStream(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h protocol.Headers
+	h.AddString(protocol.Method, "POST")
+	h.AddString(protocol.Path, "/p")
+	s.SendHeaders(&h, false)
+	s.SendData(newBuf([]byte("body")), true)
+	uc := u.accept()
+	uc.fr.WriteSettings()
+	uc.next(t, http2.FrameHeaders)
+	uc.next(t, http2.FrameHeaders)
+	uc.fr.WriteGoAway(1, http2.ErrCodeNo, nil)
+	uc2 := u.accept()
+	uc2.fr.WriteSettings()
+	f := uc2.next(t, http2.FrameHeaders).(*http2.MetaHeadersFrame)
+	if f.PseudoValue("method") != "POST" || f.PseudoValue("path") != "/p" || f.StreamEnded() {
+		t.Fatalf("replayed head: %v", f.Fields)
+	}
+	d := uc2.next(t, http2.FrameData).(*http2.DataFrame)
+	if string(d.Data()) != "body" || !d.StreamEnded() {
+		t.Fatalf("replayed body %q end %v", d.Data(), d.StreamEnded())
+	}
+	uc2.respond(t, f.StreamID, "201", true)
+	if st := recv(t, r.heads, "the replayed response"); st != "201" {
+		t.Fatalf("status %s", st)
+	}
+	select {
+	case reason := <-r.resets:
+		t.Fatalf("receiver saw a reset (%v)", reason)
+	default:
 	}
 }

@@ -26,6 +26,8 @@ type Stream struct {
 	// Read goroutine only.
 	received int64 // body bytes received
 
+	replay replay // client: what a replay on another connection needs
+
 	// Guarded by c.mu.
 	id           uint32 // 0 until a client stream's HEADERS are sent
 	watermarks   stream.Watermarks
@@ -55,6 +57,9 @@ var (
 
 // ID is the HTTP/2 stream id (0 for a client stream not yet sent).
 func (st *Stream) ID() uint32 {
+	if f := st.moved(); f != nil {
+		return f.ID()
+	}
 	st.c.mu.Lock()
 	defer st.c.mu.Unlock()
 	return st.id
@@ -75,6 +80,11 @@ func (st *Stream) SetWatermarks(w stream.Watermarks) {
 // stream takes its stream id here, so ids go out in increasing order.
 func (st *Stream) SendHeaders(h *protocol.Headers, end bool) error {
 	c := st.c
+	if !c.server {
+		if f := st.keepHead(h, end); f != nil {
+			return f.SendHeaders(h, end)
+		}
+	}
 	c.mu.Lock()
 	if st.resetDone || st.headSent {
 		c.mu.Unlock()
@@ -88,7 +98,7 @@ func (st *Stream) SendHeaders(h *protocol.Headers, end bool) error {
 			st.unprocessed = true
 			c.removeLocked(st)
 			c.unlock()
-			go st.receiver.OnReset(stream.ResetConnectionClosed)
+			go c.resetUnprocessed(st, stream.ResetConnectionClosed)
 			return ErrConnClosed
 		}
 		delete(c.unsent, st)
@@ -126,6 +136,11 @@ func (st *Stream) SendHeaders(h *protocol.Headers, end bool) error {
 // SendData queues body bytes; they leave as the peer's windows allow.
 func (st *Stream) SendData(data *network.Buffer, end bool) error {
 	c := st.c
+	if !c.server {
+		if f := st.keepData(data, end); f != nil {
+			return f.SendData(data, end)
+		}
+	}
 	c.mu.Lock()
 	if st.resetDone || st.outEnd || c.closed {
 		c.mu.Unlock()
@@ -152,6 +167,11 @@ func (st *Stream) SendData(data *network.Buffer, end bool) error {
 // SendTrailers ends the stream with a trailer block after the body.
 func (st *Stream) SendTrailers(t *protocol.Headers) error {
 	c := st.c
+	if !c.server {
+		if f := st.keepTrailers(t); f != nil {
+			return f.SendTrailers(t)
+		}
+	}
 	c.mu.Lock()
 	if st.resetDone || st.outEnd || c.closed {
 		c.mu.Unlock()
@@ -173,6 +193,10 @@ func (st *Stream) Flush() { st.c.flushSoon() }
 // paused no stream credit is given back, so the peer stops after the
 // window it has.
 func (st *Stream) ReadDisable(disable bool) {
+	if f := st.moved(); f != nil {
+		f.ReadDisable(disable)
+		return
+	}
 	c := st.c
 	c.mu.Lock()
 	st.readDisabled = disable
@@ -190,6 +214,13 @@ func (st *Stream) ReadDisable(disable bool) {
 // upstream sees the cancellation), INTERNAL_ERROR from a server (a
 // response cut short). No receiver call follows.
 func (st *Stream) Reset() {
+	if f := st.moved(); f != nil {
+		f.Reset()
+		return
+	}
+	if !st.c.server {
+		st.forget()
+	}
 	c := st.c
 	c.mu.Lock()
 	if st.resetDone {
@@ -213,6 +244,9 @@ func (st *Stream) Reset() {
 // upstream application: it was refused (REFUSED_STREAM), above a GOAWAY's
 // last stream id, or never sent.
 func (st *Stream) Unprocessed() bool {
+	if f := st.moved(); f != nil {
+		return f.Unprocessed()
+	}
 	st.c.mu.Lock()
 	defer st.c.mu.Unlock()
 	return st.unprocessed
