@@ -87,7 +87,8 @@ type Options struct {
 	// LogPath is where the error log goes, for get_loglevel.
 	LogPath string
 	Version string
-	Logger  *slog.Logger
+	// Logger logs level changes; it is expected to carry the component.
+	Logger *slog.Logger
 }
 
 // Server is an HTTP server on one address. Nothing is bound until Listen.
@@ -343,7 +344,7 @@ func (a *api) updateLevel(w http.ResponseWriter, r *http.Request) {
 	}
 	old := a.opts.Level.Level()
 	a.opts.Level.Set(level)
-	a.opts.Logger.Info("log level changed", "component", "admin", "from", mlog.LevelName(old), "to", mlog.LevelName(level))
+	a.opts.Logger.Info("log level changed", "from", mlog.LevelName(old), "to", mlog.LevelName(level))
 	writeJSON(w, http.StatusOK, map[string]string{"log_level": mlog.LevelName(level), "previous": mlog.LevelName(old)})
 }
 
