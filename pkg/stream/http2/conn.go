@@ -551,6 +551,11 @@ func (c *Conn) onData(id uint32, flags http2.Flags, payload []byte) {
 	}
 	st.received += int64(len(data))
 	over := c.limits.MaxBodyBytes > 0 && st.received > c.limits.MaxBodyBytes
+	if st.declared >= 0 && (st.received > st.declared || end && st.received != st.declared) {
+		c.mu.Unlock()
+		c.streamError(id, http2.ErrCodeProtocol) // DATA disagrees with content-length
+		return
+	}
 	if end {
 		st.recvClosed = true
 	}

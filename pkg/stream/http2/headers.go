@@ -36,6 +36,8 @@ type headerDecoder struct {
 	invalid string // the first problem found; "" when none
 	tooBig  bool
 	cookies int
+	// length is the content-length field's value, -1 when there is none.
+	length int64
 }
 
 // Bits of headerDecoder.pseudo.
@@ -49,7 +51,7 @@ const (
 )
 
 func (d *headerDecoder) reset(dst *protocol.Headers, kind blockKind, limit int) {
-	*d = headerDecoder{dst: dst, kind: kind, limit: limit}
+	*d = headerDecoder{dst: dst, kind: kind, limit: limit, length: -1}
 	dst.Reset()
 }
 
@@ -87,6 +89,15 @@ func (d *headerDecoder) emit(f hpack.HeaderField) {
 		}
 	case "cookie":
 		d.cookies++
+	case "content-length":
+		// DATA must add up to it (RFC 9113 8.1.1): a proxy that let it
+		// differ would desynchronise an HTTP/1.1 connection behind it.
+		n, ok := parseLength(f.Value)
+		if !ok || d.length >= 0 && n != d.length {
+			d.invalid = "bad content-length"
+			return
+		}
+		d.length = n
 	}
 	d.dst.AddString(f.Name, f.Value)
 }
@@ -163,6 +174,21 @@ func (d *headerDecoder) finish() {
 			joinCookies(d.dst)
 		}
 	}
+}
+
+// parseLength reads a content-length: decimal digits only.
+func parseLength(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, true
 }
 
 // joinCookies replaces several cookie fields with one, "; "-separated, as

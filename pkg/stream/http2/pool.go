@@ -212,7 +212,7 @@ func (c *Conn) clientHeaders(id uint32, end bool) {
 		if !c.decode(&st.trailers, blockTrailers) {
 			return
 		}
-		if !end || c.dec.invalid != "" || c.dec.tooBig {
+		if !end || c.dec.invalid != "" || c.dec.tooBig || st.declared >= 0 && st.received != st.declared {
 			c.streamError(id, http2.ErrCodeProtocol)
 			return
 		}
@@ -230,11 +230,22 @@ func (c *Conn) clientHeaders(id uint32, end bool) {
 		c.streamError(id, http2.ErrCodeProtocol)
 		return
 	}
-	if s, _ := st.headers.Get(protocol.Status); len(s) == 3 && s[0] == '1' {
+	s, _ := st.headers.Get(protocol.Status)
+	if len(s) == 3 && s[0] == '1' {
 		if end {
 			c.streamError(id, http2.ErrCodeProtocol)
 		}
 		return // interim: the final response follows
+	}
+	c.mu.Lock()
+	headReq := st.headReq
+	c.mu.Unlock()
+	st.declared = c.dec.length
+	if headReq || string(s) == "204" || string(s) == "304" {
+		st.declared = -1 // no body, whatever content-length says
+	} else if end && st.declared > 0 {
+		c.streamError(id, http2.ErrCodeProtocol)
+		return
 	}
 	c.mu.Lock()
 	st.gotHead = true

@@ -56,6 +56,10 @@ func (c *Conn) serverHeaders(id uint32, end bool) {
 	if !c.decode(&st.headers, blockRequest) {
 		return
 	}
+	st.declared = c.dec.length
+	if end && st.declared > 0 {
+		c.dec.invalid = "content-length without a body"
+	}
 	c.mu.Lock()
 	c.lastPeer = id
 	st.id = id
@@ -106,7 +110,7 @@ func (c *Conn) requestTrailers(st *Stream, end bool) {
 	switch {
 	case closed:
 		c.streamError(st.id, http2.ErrCodeStreamClosed)
-	case !end || c.dec.invalid != "" || c.dec.tooBig:
+	case !end || c.dec.invalid != "" || c.dec.tooBig || st.declared >= 0 && st.received != st.declared:
 		c.streamError(st.id, http2.ErrCodeProtocol)
 	case head:
 		st.receiver.OnTrailers(&st.trailers)

@@ -61,6 +61,21 @@ func TestServerBadFrames(t *testing.T) {
 			}
 		}, http2.ErrCodeEnhanceYourCalm, 0, 0},
 
+		{"data beyond content-length", func(p *peer) {
+			p.headers(1, false, append(request("/"), "content-length", "3")...)
+			p.fr.WriteData(1, true, []byte("four"))
+		}, 0, 1, http2.ErrCodeProtocol},
+		{"data short of content-length", func(p *peer) {
+			p.headers(1, false, append(request("/"), "content-length", "10")...)
+			p.fr.WriteData(1, true, []byte("four"))
+		}, 0, 1, http2.ErrCodeProtocol},
+		{"content-length without a body", func(p *peer) {
+			p.headers(1, true, append(request("/"), "content-length", "10")...)
+		}, 0, 1, http2.ErrCodeProtocol},
+		{"two content-lengths", func(p *peer) {
+			p.headers(1, true, append(request("/"), "content-length", "1", "content-length", "2")...)
+		}, 0, 1, http2.ErrCodeProtocol},
+
 		{"window update 0 on stream", func(p *peer) {
 			p.headers(1, false, request("/hold")...)
 			<-p.h.held

@@ -25,6 +25,7 @@ type Stream struct {
 
 	// Read goroutine only.
 	received int64 // body bytes received
+	declared int64 // the peer's content-length, -1 when none applies
 
 	replay replay // client: what a replay on another connection needs
 
@@ -40,6 +41,7 @@ type Stream struct {
 	resetDone    bool // removed from the connection
 	resetSent    bool
 	unprocessed  bool
+	headReq      bool // client: the request is HEAD, its response has no body
 	readDisabled bool
 	inBlocked    bool // in c.blocked
 	sendWindow   int64
@@ -102,6 +104,9 @@ func (st *Stream) SendHeaders(h *protocol.Headers, end bool) error {
 			return ErrConnClosed
 		}
 		delete(c.unsent, st)
+		if m, _ := h.Get(protocol.Method); string(m) == "HEAD" {
+			st.headReq = true
+		}
 		st.id = c.nextID
 		c.nextID += 2
 		if c.nextID >= 1<<31-1 {
