@@ -6,7 +6,9 @@
 // and only cmd/ imports it. Build binds nothing, so a config that cannot run
 // is refused before any port is taken; Start binds every listener or none.
 //
-//	config.Config ──► Build ──► upstream.Manager, network.Listener + proxy filters
+//	config.Config ──► Build ──► upstream.Manager, network.Listener + proxy filters,
+//	                            admin.Server + metrics sinks (reading the Server as
+//	                            admin.Runtime and metrics.Source)
 //	                              └─► Start (bind all, serve) ─► Shutdown (drain) / Close
 package server
 
