@@ -10,6 +10,11 @@ import (
 // Namespace prefixes every metric name, as in MOSN's Prometheus sink.
 const Namespace = "mosn"
 
+// MaxHostSeries is the largest cluster whose hosts get series of their own
+// (the mosn_upstream_host_ family); a larger one is reported per cluster
+// only, so that a big cluster cannot blow up the number of series.
+const MaxHostSeries = 256
+
 // family is one metric name: its description and how to read its value.
 type family[T any] struct {
 	desc  *prometheus.Desc
@@ -128,6 +133,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if cl.RequestDuration != nil {
 			hist(ch, requestDurationDesc, cl.RequestDuration, cl.Name)
+		}
+		if len(cl.Hosts) > MaxHostSeries {
+			continue // per-cluster series only: the host family would explode
 		}
 		for j := range cl.Hosts {
 			h := &cl.Hosts[j]

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +128,25 @@ mosn_upstream_host_request_total{cluster="c",host="127.0.0.1:1"} 2
 		for _, p := range problems {
 			t.Logf("lint (kept for MOSN's names): %s: %s", p.Metric, p.Text)
 		}
+	}
+}
+
+func TestHostSeriesBoundedPerCluster(t *testing.T) {
+	hosts := func(n int) []HostSample {
+		hs := make([]HostSample, n)
+		for i := range hs {
+			hs[i] = HostSample{Address: "127.0.0.1:" + strconv.Itoa(i+1), Requests: new(Requests)}
+		}
+		return hs
+	}
+	src := SourceFunc(func() Sample {
+		return Sample{Clusters: []ClusterSample{
+			{Name: "small", Requests: new(Requests), Hosts: hosts(3)},
+			{Name: "big", Requests: new(Requests), Hosts: hosts(MaxHostSeries + 1)},
+		}}
+	})
+	n, err := testutil.GatherAndCount(NewRegistry(src, BuildInfo{}), "mosn_upstream_host_request_total")
+	if err != nil || n != 3 {
+		t.Fatalf("%d host series (%v), want 3: only the small cluster's", n, err)
 	}
 }
