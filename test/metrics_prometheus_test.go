@@ -41,7 +41,7 @@ func startPrometheus(t *testing.T, target string) *promServer {
 	cfg := filepath.Join(dir, "prometheus.yml")
 	doc := fmt.Sprintf(`global:
   scrape_interval: 200ms
-  scrape_timeout: 150ms
+  scrape_timeout: 200ms # as long as the interval allows: a slow machine scrapes late, not never
 scrape_configs:
   - job_name: mosn
     metrics_path: /metrics
