@@ -14,6 +14,9 @@
 // a time. Under the goroutine-per-connection IOModel the read waits in Go's
 // runtime poller without holding a buffer; one is taken from the pool only
 // when data has arrived, and returned when the filters have consumed it.
+// Under EventLoopModel (Linux) a few epoll loops read every connection and
+// run the filters inline, with the same semantics and no goroutine per
+// connection; see netpoll_linux.go.
 //
 // Writing. Write never blocks. It tries the socket at once with one writev of
 // everything queued; what the socket does not take waits in the queue and a

@@ -1,7 +1,8 @@
 package network
 
-// IOModel decides how a connection's reads are driven. The connection's
-// state, filters and write path are the same under every model.
+// IOModel decides how a connection's reads are driven: GoroutineModel (the
+// default) or EventLoopModel. The connection's state, filters and write path
+// are the same under every model.
 type IOModel interface {
 	// Start runs the read filters' OnNewConnection and begins delivering the
 	// connection's bytes to them. It returns at once.

@@ -271,7 +271,7 @@ func (l *eventLoop) run() {
 	empty := 0 // consecutive passes that found nothing to do
 	for {
 		sleep := false
-		if empty >= 2 {
+		if empty >= 1 { // found nothing, yielded: park (whose first poll is this pass's)
 			l.mu.Lock()
 			if len(l.tasks) == 0 && !l.stopping {
 				l.sleeping, sleep = true, true
