@@ -72,16 +72,13 @@ func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
 	}
 	var cc *clientConn
 	if len(p.conns) < p.cfg.Conns {
-		p.mu.Unlock()
+		// Dialing only makes the connection (it connects in the
+		// background), so it happens under the lock: callers that arrive
+		// together must not each open one.
 		var err error
 		if cc, err = p.dial(); err != nil {
-			return nil, err
-		}
-		p.mu.Lock()
-		if p.closed {
 			p.mu.Unlock()
-			cc.conn.Close(network.CloseNoFlush)
-			return nil, ErrPoolClosed
+			return nil, err
 		}
 		p.conns = append(p.conns, cc)
 	} else {
@@ -93,6 +90,7 @@ func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
 	return st, nil
 }
 
+// dial makes a connection and starts connecting it. p.mu is held.
 func (p *Pool) dial() (*clientConn, error) {
 	conn, timeout, err := p.opts.Dial()
 	if err != nil {

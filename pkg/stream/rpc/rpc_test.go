@@ -415,3 +415,26 @@ func TestClientStreamTooLarge(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestPoolConcurrentFirstRequests: callers arriving together at an empty
+// pool share the one connection it may open.
+func TestPoolConcurrentFirstRequests(t *testing.T) {
+	u := startUpstream(t, answer)
+	p := NewPool(bolt.Codec{}, stream.PoolOptions{Dial: dialer(u.ln.Addr().String())}, Config{})
+	defer p.Close()
+	var wg sync.WaitGroup
+	rs := make([]*receiver, 50)
+	for i := range rs {
+		rs[i] = newReceiver()
+		wg.Go(func() { send(t, p, rs[i], strconv.Itoa(i)) })
+	}
+	wg.Wait()
+	for i, r := range rs {
+		if got := r.body(t); got != strconv.Itoa(i) {
+			t.Fatalf("caller %d got %q", i, got)
+		}
+	}
+	if n := u.accepted(); n != 1 {
+		t.Fatalf("%d connections for callers arriving together, want 1", n)
+	}
+}
