@@ -244,3 +244,51 @@ func TestNetpollHTTP(t *testing.T) {
 		t.Logf("wrk: %d requests in 2s", r.requests)
 	})
 }
+
+// TestNetpollHTTP2 runs every pairing of HTTP/1.1 and HTTP/2 (h2c) on event
+// loops: requests with 1 MiB bodies each way, and for HTTP/2 downstream 200
+// concurrent streams on one connection.
+func TestNetpollHTTP2(t *testing.T) {
+	t.Parallel()
+	needEpoll(t)
+	be := startH2Backend(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Write(bytes.Repeat([]byte{'r'}, len(body)))
+	})
+	for _, pair := range [][2]string{{"Http1", "Http1"}, {"Http1", "Http2"}, {"Http2", "Http1"}, {"Http2", "Http2"}} {
+		t.Run(pair[0]+"-"+pair[1], func(t *testing.T) {
+			t.Parallel()
+			srv := startInProcess(t, h2Config(t, pair[0], pair[1], "", []string{be.addr()}, netpoll))
+			var client *http.Client
+			if pair[0] == "Http2" {
+				client = h2Client(t)
+			} else {
+				client, _ = newClient(t, 8)
+			}
+			streams := 20
+			if pair[0] == "Http2" {
+				streams = 200
+			}
+			var wg sync.WaitGroup
+			for i := range streams {
+				wg.Go(func() {
+					size := 100 + i
+					if i%50 == 0 {
+						size = 1 << 20
+					}
+					resp, err := client.Post("http://"+srv.addr(0)+"/", "text/plain", bytes.NewReader(bytes.Repeat([]byte{'q'}, size)))
+					if err != nil {
+						t.Errorf("request %d: %v", i, err)
+						return
+					}
+					defer resp.Body.Close()
+					got, err := io.ReadAll(resp.Body)
+					if err != nil || resp.StatusCode != 200 || len(got) != size {
+						t.Errorf("request %d: %d, %d bytes (%v); want 200, %d", i, resp.StatusCode, len(got), err, size)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
