@@ -2,9 +2,11 @@ package http2
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -112,6 +114,68 @@ func FuzzServerFrames(f *testing.F) {
 		buf.Append(start)
 		buf.Append(data)
 		c.OnData(c.nc, buf, false)
+		buf.Release()
+	})
+}
+
+// discardReceiver takes any response.
+type discardReceiver struct{}
+
+func (discardReceiver) OnHeaders(*protocol.Headers, bool) {}
+func (discardReceiver) OnData([]byte, bool)               {}
+func (discardReceiver) OnTrailers(*protocol.Headers)      {}
+func (discardReceiver) OnReset(stream.ResetReason)        {}
+
+// FuzzClientFrames feeds a client connection with three requests in
+// flight arbitrary bytes as the upstream's answer, after its SETTINGS.
+func FuzzClientFrames(f *testing.F) {
+	f.Add(frames(func(fr *http2.Framer, enc *hpack.Encoder, hb *bytes.Buffer) {
+		hb.Reset()
+		enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+		enc.WriteField(hpack.HeaderField{Name: "content-length", Value: "2"})
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
+		fr.WriteData(1, true, []byte("ok"))
+		fr.WriteRSTStream(3, http2.ErrCodeRefusedStream)
+		fr.WriteGoAway(3, http2.ErrCodeNo, nil)
+		fr.WritePing(false, [8]byte{})
+	}))
+	f.Add(frames(func(fr *http2.Framer, enc *hpack.Encoder, hb *bytes.Buffer) {
+		hb.Reset()
+		enc.WriteField(hpack.HeaderField{Name: ":status", Value: "100"})
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: hb.Bytes(), EndHeaders: true})
+		fr.WriteWindowUpdate(0, 1<<20)
+		fr.WriteSettings(http2.Setting{ID: http2.SettingMaxFrameSize, Val: 1 << 20})
+		hb.Reset()
+		enc.WriteField(hpack.HeaderField{Name: "grpc-status", Value: "0"})
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	}))
+	start := frames(func(fr *http2.Framer, _ *hpack.Encoder, _ *bytes.Buffer) { fr.WriteSettings() })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b := net.Pipe()
+		go io.Copy(io.Discard, b)
+		nc := network.NewServerConn(a, network.Options{})
+		defer func() {
+			nc.Close(network.CloseNoFlush)
+			b.Close()
+		}()
+		p := NewPool(stream.PoolOptions{Dial: func() (*network.Conn, time.Duration, error) {
+			return nil, 0, errors.New("no more connections")
+		}})
+		c := newConn(nc, false, stream.Limits{})
+		c.pool = p
+		c.unsent = make(map[*Stream]struct{})
+		for range 3 {
+			st := c.reserve(discardReceiver{})
+			var h protocol.Headers
+			h.AddString(protocol.Method, "POST")
+			h.AddString(protocol.Path, "/")
+			st.SendHeaders(&h, false)
+			st.SendData(newBuf([]byte("body")), false)
+		}
+		buf := network.GetBuffer(len(start) + len(data))
+		buf.Append(start)
+		buf.Append(data)
+		c.OnData(nc, buf, false)
 		buf.Release()
 	})
 }
