@@ -151,16 +151,17 @@ type loopState struct {
 // an IOModel of its own: Conn.IOModel returns it, so that a connection made
 // with it joins the same loop.
 type eventLoop struct {
-	epfd   int
-	ep     *os.File        // epfd, registered with Go's poller; closing it closes epfd
-	epRaw  syscall.RawConn // parks the idle loop until epfd is readable
-	nready int             // events found by waitFn
-	waitFn func(fd uintptr) bool
-	wakefd int
-	events []syscall.EpollEvent
-	conns  []*Conn // by slot; only the loop goroutine touches it
-	free   []int32
-	run1   []*Conn // tasks being run, swapped with tasks
+	epfd      int
+	ep        *os.File        // epfd, registered with Go's poller; closing it closes epfd
+	epRaw     syscall.RawConn // parks the idle loop until epfd is readable
+	nready    int             // events found by waitFn
+	blockWait bool            // epfd is not pollable: park blocks in epoll_wait
+	waitFn    func(fd uintptr) bool
+	wakefd    int
+	events    []syscall.EpollEvent
+	conns     []*Conn // by slot; only the loop goroutine touches it
+	free      []int32
+	run1      []*Conn // tasks being run, swapped with tasks
 
 	mu       sync.Mutex
 	tasks    []*Conn // connections that want the loop's attention
@@ -304,8 +305,8 @@ func (l *eventLoop) run() {
 				l.serveReady(c)
 			}
 		}
-		ran := l.runTasks()
-		if l.isStopping() {
+		ran, stopping := l.runTasks()
+		if stopping {
 			l.shutdown()
 			return
 		}
@@ -323,16 +324,20 @@ func (l *eventLoop) run() {
 // returns how many it took into l.events.
 func (l *eventLoop) park() int {
 	l.nready = 0
-	if err := l.epRaw.Read(l.waitFn); err != nil {
-		// Not pollable after all: block in the system call instead.
-		slog.Error("event loop: cannot wait in the runtime poller", "err", err)
-		n, err := syscall.EpollWait(l.epfd, l.events, -1)
-		if err != nil {
-			return 0
+	if !l.blockWait {
+		err := l.epRaw.Read(l.waitFn)
+		if err == nil {
+			return l.nready
 		}
-		return n
+		// Not pollable after all: block in the system call from now on.
+		slog.Error("event loop: cannot wait in the runtime poller; blocking in epoll_wait", "err", err)
+		l.blockWait = true
 	}
-	return l.nready
+	n, err := syscall.EpollWait(l.epfd, l.events, -1)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // pollReady is park's RawConn.Read callback: take the ready events without
@@ -349,22 +354,18 @@ func (l *eventLoop) pollReady(fd uintptr) bool {
 	return true
 }
 
-func (l *eventLoop) isStopping() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.stopping
-}
-
-// runTasks serves the kicked connections and reports whether there were any.
-func (l *eventLoop) runTasks() bool {
+// runTasks serves the kicked connections and reports whether there were
+// any, and whether the loop is to stop.
+func (l *eventLoop) runTasks() (ran, stopping bool) {
 	l.mu.Lock()
 	l.tasks, l.run1 = l.run1[:0], l.tasks
+	stopping = l.stopping
 	l.mu.Unlock()
 	for i, c := range l.run1 {
 		l.run1[i] = nil
 		l.serveTask(c)
 	}
-	return len(l.run1) > 0
+	return len(l.run1) > 0, stopping
 }
 
 // shutdown closes every connection still on the loop, then the loop's
