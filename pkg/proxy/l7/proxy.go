@@ -116,14 +116,18 @@ func (f *Filter) Install(c *network.Conn) error {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		h.clientIP = ta.IP.String()
 	}
+	if len(f.logs) > 0 { // formatted once per connection, not per logged request
+		h.localAddr, h.remoteAddr = addrString(c.LocalAddr()), addrString(c.RemoteAddr())
+	}
 	f.down.Serve(c, f.limits, h)
 	return nil
 }
 
 // handler starts the requests of one downstream connection.
 type handler struct {
-	f        *Filter
-	clientIP string
+	f                     *Filter
+	clientIP              string // for X-Forwarded-For
+	localAddr, remoteAddr string // for access logs
 }
 
 var _ stream.Chooser = (*handler)(nil)
@@ -143,7 +147,7 @@ func (h *handler) Choose(p *stream.Protocol) {
 
 // NewStream starts a request.
 func (h *handler) NewStream(s stream.ServerStream) stream.Receiver {
-	r := newRequest(h.f, s, h.clientIP)
+	r := newRequest(h, s)
 	return &r.downstream
 }
 

@@ -41,9 +41,9 @@ const (
 
 // request is one downstream request and everything the proxy keeps for it.
 type request struct {
-	f        *Filter
-	down     stream.ServerStream
-	clientIP string // for X-Forwarded-For
+	f    *Filter
+	down stream.ServerStream
+	conn *handler // the downstream connection's
 
 	downstream downReceiver // the request's receiver, given to the stream layer
 	mu         sync.Mutex
@@ -76,8 +76,8 @@ type request struct {
 	reqAt    time.Duration
 }
 
-func newRequest(f *Filter, down stream.ServerStream, clientIP string) *request {
-	r := &request{f: f, down: down, start: time.Now(), clientIP: clientIP}
+func newRequest(h *handler, down stream.ServerStream) *request {
+	r := &request{f: h.f, conn: h, down: down, start: time.Now()}
 	r.downstream.r = r
 	r.flow.down = down
 	r.countBegin()
@@ -195,7 +195,7 @@ func (r *request) receive() {
 func (r *request) prepareUpstreamHeaders() {
 	h := r.headers
 	codec.RemoveHopByHop(h)
-	if ip := r.clientIP; ip != "" {
+	if ip := r.conn.clientIP; ip != "" {
 		appendForwardedFor(h, ip)
 	}
 	if !h.Has("x-forwarded-proto") {
@@ -401,10 +401,7 @@ func (r *request) writeAccessLog() {
 	if r.cluster != nil {
 		e.UpstreamCluster = r.cluster.Name()
 	}
-	if c := r.down.Conn(); c != nil {
-		e.DownstreamLocalAddr = addrString(c.LocalAddr())
-		e.DownstreamRemoteAddr = addrString(c.RemoteAddr())
-	}
+	e.DownstreamLocalAddr, e.DownstreamRemoteAddr = r.conn.localAddr, r.conn.remoteAddr
 	if r.lastHost != nil {
 		e.UpstreamHost = r.lastHost.Address
 	}
