@@ -75,20 +75,30 @@ func (c *Conn) serverHeaders(id uint32, end bool) {
 		c.mu.Unlock()
 		return
 	}
+	tooBig := c.dec.tooBig
+	c.mu.Unlock()
+	if !tooBig {
+		// The receiver exists before the stream can be seen, and reset,
+		// by anyone else.
+		st.receiver = c.handler.NewStream(st)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
 	st.sendWindow = c.peerInitial
 	st.recvWindow = streamWindow
 	st.recvClosed = end
+	st.gotHead = !tooBig
 	c.streams[id] = st
 	c.open++
 	c.opened++
-	tooBig := c.dec.tooBig
-	st.gotHead = !tooBig
 	c.mu.Unlock()
 	if tooBig {
 		c.reply(st, 431)
 		return
 	}
-	st.receiver = c.handler.NewStream(st)
 	st.receiver.OnHeaders(&st.headers, end)
 	if end {
 		c.recvDone(st)
