@@ -161,14 +161,15 @@ func Build(cfg *config.Config, opts Options) (*Server, config.Problems) {
 }
 
 // buildIOModel starts the event loops when a server sets use_netpoll_mode:
-// one set, one loop per GOMAXPROCS, for those servers' listeners and for
-// every cluster's upstream connections (clusters are shared by all servers).
+// one set, one loop per processor (that server's "processor", else
+// GOMAXPROCS), for those servers' listeners and for every cluster's upstream
+// connections (clusters are shared by all servers).
 func buildIOModel(cfg *config.Config, ps *config.Problems) *network.EventLoopModel {
 	for si := range cfg.Servers {
 		if !cfg.Servers[si].UseNetpollMode {
 			continue
 		}
-		m, err := network.NewEventLoopModel(0)
+		m, err := network.NewEventLoopModel(cfg.Servers[si].Processor)
 		if err != nil {
 			ps.Unsupportedf(fmt.Sprintf("servers[%d].use_netpoll_mode", si), "true on %s: %v", runtime.GOOS, err)
 			return nil

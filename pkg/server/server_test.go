@@ -76,6 +76,11 @@ func TestBuildNetpollMode(t *testing.T) {
 	if srv.ioModel == nil || srv.ioModel.Loops() != runtime.GOMAXPROCS(0) {
 		t.Fatalf("event loops = %v, want one per GOMAXPROCS", srv.ioModel)
 	}
+	if srv3, ps := build(t, "", `,"use_netpoll_mode":true,"processor":3`, "", ""); srv3 == nil || srv3.ioModel.Loops() != 3 {
+		t.Fatalf("with processor 3: %v, %v; want 3 event loops", srv3, ps)
+	} else {
+		srv3.Close()
+	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
