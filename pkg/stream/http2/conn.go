@@ -74,7 +74,8 @@ type Conn struct {
 	src           frameSource
 	hdec          *hpack.Decoder
 	dec           headerDecoder
-	scratch       protocol.Headers // fields of a block nobody will receive
+	scratch       protocol.Headers // stands for a block nobody will receive
+	work          protocol.Headers // where blocks are decoded
 	block         []byte           // a header block across CONTINUATION frames
 	blockID       uint32
 	blockEnd      bool // the HEADERS frame had END_STREAM
@@ -478,8 +479,12 @@ func (c *Conn) onHeaderBlock() {
 // decode runs the block through the connection's HPACK decoder into dst.
 // Every block must be decoded, wanted or not, to keep the dynamic table
 // in step with the peer's; a decoding error ends the connection.
+//
+// Fields are gathered in the connection's work list, which has grown to
+// fit, and copied to dst in one piece: a new stream's empty list would
+// otherwise grow field by field.
 func (c *Conn) decode(dst *protocol.Headers, kind blockKind) bool {
-	c.dec.reset(dst, kind, c.limits.MaxHeaderBytes)
+	c.dec.reset(&c.work, kind, c.limits.MaxHeaderBytes)
 	_, err := c.hdec.Write(c.block)
 	if err == nil {
 		err = c.hdec.Close()
@@ -489,6 +494,9 @@ func (c *Conn) decode(dst *protocol.Headers, kind blockKind) bool {
 		return false
 	}
 	c.dec.finish()
+	if dst != &c.scratch {
+		dst.CopyFrom(&c.work)
+	}
 	return true
 }
 
