@@ -25,9 +25,11 @@
 // timeout it carries (bolt's timeout field, Dubbo's timeout attachment)
 // has passed is answered TIMEOUT (SERVER_TIMEOUT) and reset towards the
 // proxy, so that nothing is held for a caller that has given up, whatever
-// the route's timeout. Oneway requests get no response. A
-// corrupt or oversized frame, or a connection that ends in the middle of
-// one, closes the connection; Stats counts them and a warning is logged.
+// the route's timeout. Oneway requests get no response. At MaxInFlight
+// unanswered requests a connection's reading pauses until half are
+// answered. A corrupt or oversized frame, or a connection that ends in the
+// middle of one, closes the connection; Stats counts them and a warning is
+// logged.
 // When the listener drains (network.EventDrain), a connection closes as
 // soon as nothing is in flight on it: neither protocol can announce a
 // shutdown, and their clients reconnect elsewhere on a close.
@@ -44,5 +46,10 @@
 // has carried MaxRequestsPerConn requests takes no more and closes when its
 // last answer arrives. Reset forgets a request (a late answer is dropped)
 // without disturbing the others; ReadDisable does nothing, since pausing a
-// shared connection would stall every caller on it.
+// shared connection would stall every caller on it. The pools the registry
+// makes use the default Config (the config schema has no place for it yet).
+//
+// A body that comes from another protocol (an HTTP upload, an HTTP answer)
+// is gathered whole, since bolt and Dubbo frames state their length first,
+// and bounded by the frame limit.
 package rpc
