@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"time"
 
 	"github.com/sidecar-mesh/mosn/pkg/network"
@@ -114,6 +115,10 @@ type ClientStream interface {
 	// below its stream id), so retrying it is always safe.
 	Unprocessed() bool
 }
+
+// ErrPoolClosed is returned by NewStream on a closed pool: its host has left
+// the cluster, and another host should be chosen.
+var ErrPoolClosed = errors.New("connection pool closed")
 
 // ConnPool holds an upstream host's connections of one protocol.
 type ConnPool interface {

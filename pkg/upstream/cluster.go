@@ -20,6 +20,9 @@ import (
 // max_connections circuit breaker.
 var ErrCircuitOpen = errors.New("circuit breaker open: cluster at max_connections")
 
+// ErrNoHealthyHost says a cluster has no host to offer.
+var ErrNoHealthyHost = errors.New("no healthy host")
+
 // HostOptions describe one upstream host.
 type HostOptions struct {
 	Address  string // "IP:PORT" or "name:PORT"
@@ -32,7 +35,8 @@ type Host struct {
 	HostOptions
 	cluster *Cluster
 	stats   HostStats
-	pools   sync.Map // protocol name → stream.ConnPool
+	pools   sync.Map    // protocol name → stream.ConnPool
+	removed atomic.Bool // left its cluster: its pools are closed
 }
 
 // Pool returns the host's connection pool for a protocol, made with newPool
@@ -44,11 +48,18 @@ func (h *Host) Pool(protocol string, newPool func(*Host) stream.ConnPool) stream
 	// Racing first requests may each make a pool; one wins, and the others
 	// are dropped before they have made any connection.
 	p, _ := h.pools.LoadOrStore(protocol, newPool(h))
-	return p.(stream.ConnPool)
+	pool := p.(stream.ConnPool)
+	if h.removed.Load() {
+		// Made as the host left: closePools may not have seen it.
+		pool.Close()
+	}
+	return pool
 }
 
-// closePools closes every pool of a host that left its cluster.
+// closePools closes every pool of a host that left its cluster; their
+// NewStream fails with stream.ErrPoolClosed from then on.
 func (h *Host) closePools() {
+	h.removed.Store(true)
 	h.pools.Range(func(_, p any) bool {
 		p.(stream.ConnPool).Close()
 		return true

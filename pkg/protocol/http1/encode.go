@@ -120,14 +120,15 @@ func appendHex(b []byte, n uint64) []byte {
 
 // hopByHop are the fields that concern one connection only (RFC 9110 7.6.1,
 // RFC 9112 for Transfer-Encoding and TE), plus the non-standard
-// Proxy-Connection and Keep-Alive.
+// Proxy-Connection and Keep-Alive. Trailer is end to end (RFC 9110 6.6.2):
+// an HTTP/2 server such as Go's keeps only the request trailers it names.
 var hopByHop = [...]string{
-	"connection", "keep-alive", "proxy-connection", "te", "trailer",
+	"connection", "keep-alive", "proxy-connection", "te",
 	"transfer-encoding", "upgrade",
 }
 
 // RemoveHopByHop deletes from h the hop-by-hop fields: connection,
-// keep-alive, proxy-connection, te, trailer, transfer-encoding, upgrade,
+// keep-alive, proxy-connection, te, transfer-encoding, upgrade,
 // and every field named in Connection's value. The caller decides the
 // framing afterwards. A peer may name any field in Connection (Host,
 // Authorization, X-Forwarded-For…) to have it dropped here: read what is

@@ -163,7 +163,7 @@ func TestRemoveHopByHop(t *testing.T) {
 		"x-other", "4",
 	)
 	RemoveHopByHop(h)
-	if got, want := fields(h), " {:method=GET :path=/ host=a x-keep=3}"; got != want {
+	if got, want := fields(h), " {:method=GET :path=/ host=a trailer=x-sum x-keep=3}"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"sync"
@@ -238,11 +239,16 @@ func (r *request) tryUpstream() {
 		return
 	}
 	a := &attempt{r: r, retry: r.tries > 1}
-	host := r.cluster.ChooseHost()
-	if host == nil {
+	host, sender, err := r.openStream(a)
+	if err != nil {
 		a.release()
-		r.flags = flagNoHealthyHost
-		r.localReply(503, "no healthy host in cluster "+r.cluster.Name())
+		if errors.Is(err, upstream.ErrNoHealthyHost) || errors.Is(err, stream.ErrPoolClosed) {
+			r.flags = flagNoHealthyHost
+			r.localReply(503, "no healthy host in cluster "+r.cluster.Name())
+			return
+		}
+		r.flags = flagOverflow
+		r.localReply(503, "upstream overflow: "+err.Error())
 		return
 	}
 	a.host = host
@@ -250,14 +256,6 @@ func (r *request) tryUpstream() {
 	// upstreams must get one.
 	if r.route.AutoHostRewrite() || !r.headers.Has("host") && !r.headers.Has(protocol.Authority) {
 		r.headers.Set("host", host.Address)
-	}
-	up, newPool := r.f.upstreamFor(r.route)
-	sender, err := host.Pool(up.Name, newPool).NewStream(a)
-	if err != nil {
-		a.release()
-		r.flags = flagOverflow
-		r.localReply(503, "upstream overflow: "+err.Error())
-		return
 	}
 	a.sender = sender
 	r.flow.attach(sender)
@@ -272,6 +270,26 @@ func (r *request) tryUpstream() {
 	// SendHeaders may add framing (transfer-encoding: chunked); that stays
 	// right for a retry of the same request.
 	a.sender.SendHeaders(r.headers, r.reqEnd)
+}
+
+// openStream chooses a host and takes a stream from its pool. A host that
+// left the cluster after it was chosen (its pool closed) is chosen around,
+// a few times, so replacing a cluster's hosts fails no request.
+func (r *request) openStream(a *attempt) (*upstream.Host, stream.ClientStream, error) {
+	const picks = 3
+	up, newPool := r.f.upstreamFor(r.route)
+	var err error
+	for range picks {
+		host := r.cluster.ChooseHost()
+		if host == nil {
+			return nil, nil, upstream.ErrNoHealthyHost
+		}
+		var s stream.ClientStream
+		if s, err = host.Pool(up.Name, newPool).NewStream(a); !errors.Is(err, stream.ErrPoolClosed) {
+			return host, s, err
+		}
+	}
+	return nil, nil, err
 }
 
 // cancelAttempt abandons the attempt in flight, closing its connection.

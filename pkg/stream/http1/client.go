@@ -12,9 +12,6 @@ import (
 	"github.com/sidecar-mesh/mosn/pkg/stream"
 )
 
-// ErrPoolClosed is returned by NewStream on a closed pool.
-var ErrPoolClosed = errors.New("connection pool closed")
-
 // Pool is a ping-pong pool: one request at a time per connection, idle
 // connections reused most recent first. A connection that saw any error, or
 // whose response did not allow reuse, is closed rather than returned.
@@ -52,7 +49,7 @@ func (p *Pool) take() (*clientConn, time.Duration, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, 0, ErrPoolClosed
+		return nil, 0, stream.ErrPoolClosed
 	}
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		cc := p.idle[n-1]

@@ -55,8 +55,6 @@ var (
 	ErrStreamClosed = errors.New("http2: stream closed")
 	// ErrConnClosed: the connection is closed or going away.
 	ErrConnClosed = errors.New("http2: connection closed")
-	// ErrPoolClosed: NewStream on a closed pool.
-	ErrPoolClosed = errors.New("http2: connection pool closed")
 )
 
 // Conn is one HTTP/2 connection on a network.Conn, server side (a

@@ -65,7 +65,7 @@ func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrPoolClosed
+		return nil, stream.ErrPoolClosed
 	}
 	for _, c := range p.conns {
 		if st := c.reserve(r); st != nil {
@@ -86,7 +86,7 @@ func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
 	if p.closed {
 		p.mu.Unlock()
 		nc.Close(0)
-		return nil, ErrPoolClosed
+		return nil, stream.ErrPoolClosed
 	}
 	p.conns = append(p.conns, c)
 	p.mu.Unlock()

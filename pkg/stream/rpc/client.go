@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,9 +10,6 @@ import (
 	"github.com/sidecar-mesh/mosn/pkg/protocol/rpc"
 	"github.com/sidecar-mesh/mosn/pkg/stream"
 )
-
-// ErrPoolClosed is returned by NewStream on a closed pool.
-var ErrPoolClosed = errors.New("rpc: connection pool closed")
 
 // Config shapes a Pool. Zero values mean the defaults.
 type Config struct {
@@ -68,7 +64,7 @@ func (p *Pool) NewStream(r stream.Receiver) (stream.ClientStream, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrPoolClosed
+		return nil, stream.ErrPoolClosed
 	}
 	var cc *clientConn
 	if len(p.conns) < p.cfg.Conns {

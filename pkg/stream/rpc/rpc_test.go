@@ -238,7 +238,7 @@ func TestPoolConns(t *testing.T) {
 		t.Fatalf("%d connections, want 3", n)
 	}
 	p.Close()
-	if _, err := p.NewStream(newReceiver()); err != ErrPoolClosed {
+	if _, err := p.NewStream(newReceiver()); err != stream.ErrPoolClosed {
 		t.Fatalf("NewStream on a closed pool: %v", err)
 	}
 
