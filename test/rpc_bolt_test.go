@@ -124,13 +124,13 @@ func TestBoltLocalReplies(t *testing.T) {
 	}
 
 	r := callPeer(t, "bolt", srv.addr(0), echoArgs(1)...)
-	if r.OK != 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "Server exception") {
+	if r.OK != 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "upstream request timeout") {
 		t.Fatalf("timeout: %+v", r)
 	}
 
 	// exit() makes the server process die in the middle of the call.
 	r = callPeer(t, "bolt", srv.addr(0), "--service", "com.example.OtherService", "--method", "exit")
-	if r.OK != 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "Server exception") {
+	if r.OK != 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "upstream reset") {
 		t.Fatalf("crash: %+v", r)
 	}
 

@@ -198,6 +198,11 @@ func (Codec) Decode(p []byte, f *rpc.Frame, l rpc.Limits) (int, error) {
 	header := p[off : off+headerLen]
 	off += headerLen
 	f.Body = p[off : off+contentLen]
+	if f.Kind.IsRequest() && f.Codec == CodecHessian2 && contentLen > 0 && f.Body[0] == 'O' {
+		// Hessian 2.0 proper opens an object with its class definition,
+		// 'C'; sofa-bolt-node's hessian.js writes the draft form, 'O'.
+		f.Dialect = DialectDraft
+	}
 	if f.Kind == rpc.KindHeartbeat || f.Kind == rpc.KindHeartbeatAck {
 		return n, nil
 	}
@@ -511,15 +516,60 @@ func (c Codec) EncodeResponse(req *rpc.Frame, h *protocol.Headers, body *network
 		class = []byte(ResponseClass)
 	}
 	if status != StatusSuccess && !fromBolt && body != nil {
-		// An error page or local reply. Its text cannot go in the content:
-		// bolt clients deserialize a failed response's content as an
-		// RpcServerException, which Java encodes in hessian 2.0 and
-		// sofa-bolt-node in its draft dialect, so no one body suits both.
-		// With no content, both raise the error the status names.
+		// An error page or local reply. Bolt clients deserialize a failed
+		// response's content as an RpcServerException, which Java encodes
+		// in hessian 2.0 and sofa-bolt-node in its draft dialect: a caller
+		// whose request came in the draft gets the text that way; any
+		// other gets no content, and raises the error the status names.
+		text := string(trimNewline(body.Bytes()))
 		body.Release()
 		body = nil
+		if req.Dialect == DialectDraft {
+			body = network.GetBuffer(len(text) + 128)
+			body.Append(appendDraftServerException(nil, text))
+		}
 	}
 	return encode(&fh, class, h, body)
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// DialectDraft marks a request whose hessian2 content is in the draft
+// dialect sofa-bolt-node writes (rpc.Frame.Dialect).
+const DialectDraft = 1
+
+const serverExceptionClass = "com.alipay.remoting.rpc.exception.RpcServerException"
+
+// appendDraftServerException writes an RpcServerException with message
+// text as sofa-bolt-node's hessian.js reads it: 'O', the class name's
+// length as an int and its bytes, the field count and names, then 'o' and
+// the definition's index before the values (detailMessage, stackTrace,
+// cause).
+func appendDraftServerException(dst []byte, text string) []byte {
+	dst = append(dst, 'O')
+	dst = appendCompactInt(dst, len(serverExceptionClass))
+	dst = append(dst, serverExceptionClass...)
+	dst = appendCompactInt(dst, 3)
+	dst = rpc.AppendHessianDraftString(dst, "detailMessage")
+	dst = rpc.AppendHessianDraftString(dst, "stackTrace")
+	dst = rpc.AppendHessianDraftString(dst, "cause")
+	dst = append(dst, 'o')
+	dst = appendCompactInt(dst, 0)
+	dst = rpc.AppendHessianDraftString(dst, text)
+	return append(dst, 'N', 'N')
+}
+
+// appendCompactInt writes n (0 <= n < 2048) as a hessian2 int.
+func appendCompactInt(dst []byte, n int) []byte {
+	if n <= 47 {
+		return append(dst, byte(0x90+n))
+	}
+	return append(dst, byte(0xc8+n>>8), byte(n))
 }
 
 // EncodeHeartbeat implements rpc.Codec: a v1 heartbeat, which every bolt

@@ -201,6 +201,30 @@ func TestEncodeFromHTTP(t *testing.T) {
 	}
 }
 
+// TestDraftErrorText: a caller that spoke the draft dialect (the captured
+// sofa-rpc-node request) gets a local reply's text as a draft
+// RpcServerException; the exact bytes are what sofa-bolt-node 2.0.1's own
+// encoder writes for such an error, minus its stack trace.
+func TestDraftErrorText(t *testing.T) {
+	var req rpc.Frame
+	if _, err := (Codec{}).Decode(captured(t, "v1-request.bin"), &req, rpc.Limits{}); err != nil || req.Dialect != DialectDraft {
+		t.Fatalf("dialect %d, %v", req.Dialect, err)
+	}
+	var h protocol.Headers
+	h.AddString(protocol.Status, "504")
+	body := network.GetBuffer(32)
+	body.AppendString("boom here\n")
+	out := join(Codec{}.EncodeResponse(&req, &h, body))
+	var f rpc.Frame
+	if _, err := (Codec{}).Decode(out, &f, rpc.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "O\xc8\x34" + serverExceptionClass + "\x93\x0ddetailMessage\x0astackTrace\x05causeo\x90\x09boom hereNN"
+	if f.Status != StatusTimeout || string(f.Body) != want {
+		t.Fatalf("status %d body %q", f.Status, f.Body)
+	}
+}
+
 func TestStatusMapping(t *testing.T) {
 	for _, s := range []uint16{StatusSuccess, StatusNoProcessor, StatusServerThreadpoolBusy, StatusTimeout, StatusConnectionClosed} {
 		if got := StatusFor(HTTPStatus(s)); got != s {

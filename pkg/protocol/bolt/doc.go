@@ -41,11 +41,12 @@
 // upstream's own status goes back unchanged); otherwise :status is mapped
 // back along the same table (other 4xx and 5xx become SERVER_EXCEPTION),
 // and a failed response that did not come from bolt (a proxy's local
-// reply, an HTTP error page) is sent without content: bolt clients decode
-// a failed response's content as an RpcServerException, which Java writes
-// in hessian 2.0 and sofa-bolt-node in its draft dialect, so no text suits
-// both, while an empty content makes either raise the error the status
-// names (sofa-bolt-node: "Server exception when invoke with callback").
+// reply, an HTTP error page) carries its text as an RpcServerException only
+// to a caller whose request content was in the hessian draft dialect of
+// sofa-bolt-node (an object opened with 'O'), and no content otherwise:
+// bolt clients decode a failed response's content as an RpcServerException,
+// which Java writes in hessian 2.0 and sofa-bolt-node in its draft, and an
+// empty content makes either raise the error the status names.
 //
 // # Version 2 and CRC
 //

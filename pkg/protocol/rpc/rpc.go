@@ -68,6 +68,10 @@ type Frame struct {
 	Ver1, Switch uint8
 	// Codec is the serializer id (bolt codec, Dubbo serialization).
 	Codec uint8
+	// Dialect is what a codec noticed of how a request's content is
+	// serialized, for answers the proxy writes itself (bolt: which hessian
+	// dialect the caller's library speaks); 0 when nothing was noticed.
+	Dialect uint8
 	// Timeout is a request's timeout in milliseconds, 0 when it has none.
 	Timeout uint32
 	// Headers are the frame's metadata and x-mosn-* fields (package doc).
@@ -260,7 +264,14 @@ func AddUint(h *protocol.Headers, name string, n uint64) {
 // serialization, "string"): lengths count UTF-16 code units, and strings
 // longer than 65535 units are split into non-final 'R' chunks. Invalid
 // UTF-8 is written as U+FFFD.
-func AppendHessianString(dst []byte, s string) []byte {
+func AppendHessianString(dst []byte, s string) []byte { return appendHessianString(dst, s, false) }
+
+// AppendHessianDraftString is AppendHessianString in the hessian 2.0 draft
+// that sofa-bolt-node's hessian.js speaks, which has no 0x30–0x33 form:
+// strings of 32 units or more are 'S' chunks, non-final chunks 's'.
+func AppendHessianDraftString(dst []byte, s string) []byte { return appendHessianString(dst, s, true) }
+
+func appendHessianString(dst []byte, s string, draft bool) []byte {
 	for {
 		// Find the longest prefix of at most 65535 UTF-16 units.
 		units, end := 0, 0
@@ -278,11 +289,13 @@ func AppendHessianString(dst []byte, s string) []byte {
 		}
 		last := end == len(s)
 		switch {
+		case !last && draft:
+			dst = append(dst, 's', byte(units>>8), byte(units))
 		case !last:
 			dst = append(dst, 'R', byte(units>>8), byte(units))
 		case units < 32:
 			dst = append(dst, byte(units))
-		case units < 1024:
+		case units < 1024 && !draft:
 			dst = append(dst, byte(0x30+units>>8), byte(units))
 		default:
 			dst = append(dst, 'S', byte(units>>8), byte(units))

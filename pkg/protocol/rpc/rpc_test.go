@@ -27,6 +27,19 @@ func TestAppendHessianString(t *testing.T) {
 	}
 }
 
+func TestAppendHessianDraftString(t *testing.T) {
+	if got := string(AppendHessianDraftString(nil, "abc")); got != "\x03abc" {
+		t.Errorf("short: %q", got)
+	}
+	s40 := strings.Repeat("a", 40)
+	if got := string(AppendHessianDraftString(nil, s40)); got != "S\x00\x28"+s40 {
+		t.Errorf("40 chars: %q", got[:3])
+	}
+	if got := AppendHessianDraftString(nil, strings.Repeat("b", 70000)); got[0] != 's' || got[3+65535] != 'S' {
+		t.Errorf("chunked: %q", got[:3])
+	}
+}
+
 func TestSkipped(t *testing.T) {
 	for name, want := range map[string]bool{
 		":path": true, "x-mosn-timeout": true, "content-length": true, "service": false, "x-mosnx": false, "": true,
