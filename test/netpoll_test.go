@@ -214,6 +214,11 @@ func TestNetpollHTTP(t *testing.T) {
 	})
 	srv := startInProcess(t, httpConfig(t, b.addr(), netpoll))
 	addr := srv.addr(0)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("proxy log:\n%s", srv.log.String())
+		}
+	})
 
 	t.Run("keep-alive", func(t *testing.T) {
 		client, _ := newClient(t, 4)

@@ -142,6 +142,12 @@ func (sc *ServerConn) beginRequest() {
 }
 
 func (sc *ServerConn) endRequest(st *ServerStream) {
+	// Done before the receiver hears of it: the response may complete at
+	// once, on the upstream connection's goroutine, and must find the
+	// request read whole or it closes the connection (responseDone).
+	sc.mu.Lock()
+	st.requestDone = true
+	sc.mu.Unlock()
 	if t := sc.dec.Trailers(); t.Len() > 0 {
 		st.receiver.OnTrailers(t)
 	} else {
