@@ -394,8 +394,10 @@ func TestHTTPUpstreamDiesMidResponse(t *testing.T) {
 }
 
 // TestHTTPMaxRequestsPerConn sets max_request_per_conn to 2: six requests
-// in a row (one keep-alive client connection) reach the backend on three
-// upstream connections, two each.
+// in a row (one keep-alive client connection) reach the backend with no
+// upstream connection carrying more than two. (How many connections that
+// takes is timing: the client may send its next request before the
+// proxy's read goroutine has put the upstream connection back in the pool.)
 func TestHTTPMaxRequestsPerConn(t *testing.T) {
 	t.Parallel()
 	b := namedHTTP(t, "ok")
@@ -410,13 +412,13 @@ func TestHTTPMaxRequestsPerConn(t *testing.T) {
 	b.mu.Lock()
 	remotes := append([]string(nil), b.remotes...)
 	b.mu.Unlock()
-	if len(remotes) != 6 || b.conns() != 3 {
-		t.Fatalf("backend saw %d requests on %d connections (%q), want 6 on 3", len(remotes), b.conns(), remotes)
+	if len(remotes) != 6 || b.conns() < 3 {
+		t.Fatalf("backend saw %d requests on %d connections (%q), want 6 on at least 3", len(remotes), b.conns(), remotes)
 	}
-	for i := 0; i < 6; i += 2 {
-		if remotes[i] != remotes[i+1] || (i > 0 && remotes[i] == remotes[i-1]) {
-			t.Errorf("requests by upstream connection: %q, want pairs", remotes)
-			break
+	perConn := map[string]int{}
+	for _, r := range remotes {
+		if perConn[r]++; perConn[r] > 2 {
+			t.Errorf("upstream connection %s carried %d requests, want at most 2 (%q)", r, perConn[r], remotes)
 		}
 	}
 }
