@@ -14,6 +14,9 @@ type Protocol struct {
 	Name string
 	// Aliases are other names configs use for it ("SofaRpc" for bolt).
 	Aliases []string
+	// HTTP marks HTTP semantics: the proxy strips hop-by-hop fields from
+	// its requests and adds X-Forwarded-For and X-Forwarded-Proto.
+	HTTP bool
 	// Serve installs the server stream connection on c.
 	Serve func(c *network.Conn, l Limits, h ServerHandler)
 	// NewPool makes an empty pool for one upstream host.

@@ -112,7 +112,7 @@ func lookupProtocol(key, name string) (*stream.Protocol, error) {
 
 // Install serves the downstream protocol on a new connection.
 func (f *Filter) Install(c *network.Conn) error {
-	h := &handler{f: f}
+	h := &handler{f: f, http: f.down.HTTP}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		h.clientIP = ta.IP.String()
 	}
@@ -126,6 +126,7 @@ func (f *Filter) Install(c *network.Conn) error {
 // handler starts the requests of one downstream connection.
 type handler struct {
 	f                     *Filter
+	http                  bool   // the downstream protocol is HTTP's
 	clientIP              string // for X-Forwarded-For
 	localAddr, remoteAddr string // for access logs
 }
@@ -135,6 +136,7 @@ var _ stream.Chooser = (*handler)(nil)
 // Choose implements stream.Chooser: a filter whose upstream follows the
 // downstream gets a copy of its own that sends in the protocol detected.
 func (h *handler) Choose(p *stream.Protocol) {
+	h.http = p.HTTP
 	if h.f.up != nil {
 		return
 	}

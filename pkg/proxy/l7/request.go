@@ -195,12 +195,14 @@ func (r *request) receive() {
 // prepareUpstreamHeaders turns the downstream request into the upstream one.
 func (r *request) prepareUpstreamHeaders() {
 	h := r.headers
-	codec.RemoveHopByHop(h)
-	if ip := r.conn.clientIP; ip != "" {
-		appendForwardedFor(h, ip)
-	}
-	if !h.Has("x-forwarded-proto") {
-		h.AddString("x-forwarded-proto", "http")
+	if r.conn.http { // not into an RPC protocol's header map
+		codec.RemoveHopByHop(h)
+		if ip := r.conn.clientIP; ip != "" {
+			appendForwardedFor(h, ip)
+		}
+		if !h.Has("x-forwarded-proto") {
+			h.AddString("x-forwarded-proto", "http")
+		}
 	}
 	r.route.RewriteRequest(h)
 }

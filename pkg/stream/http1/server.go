@@ -23,6 +23,7 @@ import (
 func init() {
 	stream.Register(&stream.Protocol{
 		Name:    "Http1",
+		HTTP:    true,
 		Serve:   func(c *network.Conn, l stream.Limits, h stream.ServerHandler) { NewServerConn(c, l, h) },
 		NewPool: func(o stream.PoolOptions) stream.ConnPool { return NewPool(o) },
 	})

@@ -13,6 +13,7 @@ import (
 func init() {
 	stream.Register(&stream.Protocol{
 		Name:    "Http2",
+		HTTP:    true,
 		Aliases: []string{"h2"},
 		Serve:   func(c *network.Conn, l stream.Limits, h stream.ServerHandler) { NewServerConn(c, l, h) },
 		NewPool: func(o stream.PoolOptions) stream.ConnPool { return NewPool(o) },
