@@ -5,7 +5,7 @@ set -euo pipefail
 
 want=()
 case "${1:-test}" in
-  test)  want=(curl prometheus nghttp2-client nghttp2-server) ;;   # prometheus: test/metrics_prometheus_test.go; nghttp2-*: h2load, nghttpd for test/h2_peers_test.go
+  test)  want=(curl wrk prometheus nghttp2-client nghttp2-server) ;;   # prometheus: test/metrics_prometheus_test.go; nghttp2-*: h2load, nghttpd for test/h2_peers_test.go
   bench) want=(haproxy nginx libnginx-mod-stream wrk util-linux nghttp2-client nghttp2-server) ;;   # util-linux: taskset; nghttp2-*: h2load, nghttpd for h2.sh
   *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac
