@@ -21,6 +21,9 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 go mod download
+if [ "${1:-test}" = bench ] && ! command -v ghz >/dev/null && [ ! -x "$(go env GOPATH)/bin/ghz" ]; then
+  go install github.com/bojand/ghz/cmd/ghz@v0.93.0 # gRPC load for test/bench/h2.sh
+fi
 if [ "${1:-test}" = test ]; then
   # The RPC tests' real bolt and Dubbo peers (test/rpc/package.json, exact
   # versions, locked); Node 20 is preinstalled.

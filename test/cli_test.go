@@ -215,3 +215,26 @@ func TestCLISIGINTStopsAtOnce(t *testing.T) {
 		t.Errorf("no SIGINT line; stdout:\n%s", p.stdout)
 	}
 }
+
+// TestExampleConfigsValidate keeps every example config in configs/ (the
+// README's) valid and runnable by this build: no problem, no warning, no
+// feature reported as not supported.
+func TestExampleConfigsValidate(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../configs/*.json")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("configs/*.json: %v, %d files", err, len(files))
+	}
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "grafana-") {
+			continue // a dashboard, not a mosn config
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, code := runBinary(t, childEnv(), "validate", "-c", f)
+			if code != 0 || !strings.HasPrefix(stdout, "config is valid: ") || stderr != "" {
+				t.Fatalf("validate %s: exit %d\nstdout: %s\nstderr: %s", f, code, stdout, stderr)
+			}
+		})
+	}
+}
