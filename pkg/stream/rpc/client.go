@@ -346,18 +346,13 @@ func (st *ClientStream) SendHeaders(h *protocol.Headers, endStream bool) error {
 
 // SendData gathers the request body.
 func (st *ClientStream) SendData(data *network.Buffer, endStream bool) error {
-	switch {
-	case data == nil:
-	case st.sent:
-		data.Release()
+	if st.sent {
+		if data != nil {
+			data.Release()
+		}
 		return nil
-	case st.body == nil:
-		st.body = data
-	default:
-		st.body.Append(data.Bytes())
-		data.Release()
 	}
-	if st.body != nil && st.body.Len() > st.cc.pool.limits.OrDefault().MaxFrameBytes {
+	if appendBody(&st.body, data, st.cc.pool.limits.OrDefault().MaxFrameBytes) {
 		// A body from another protocol (an HTTP upload) larger than one
 		// frame may be: the request cannot be sent.
 		st.Reset()

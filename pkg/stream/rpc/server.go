@@ -286,18 +286,13 @@ func (st *ServerStream) SendHeaders(h *protocol.Headers, endStream bool) error {
 
 // SendData gathers the response body.
 func (st *ServerStream) SendData(data *network.Buffer, endStream bool) error {
-	switch {
-	case data == nil:
-	case st.finished:
-		data.Release()
+	if st.finished {
+		if data != nil {
+			data.Release()
+		}
 		return nil
-	case st.body == nil:
-		st.body = data
-	default:
-		st.body.Append(data.Bytes())
-		data.Release()
 	}
-	if st.body != nil && st.body.Len() > st.sc.limits.OrDefault().MaxFrameBytes {
+	if appendBody(&st.body, data, st.sc.limits.OrDefault().MaxFrameBytes) {
 		// A response from another protocol larger than one frame may be.
 		st.body.Release()
 		st.body = network.GetBuffer(32)
@@ -311,6 +306,21 @@ func (st *ServerStream) SendData(data *network.Buffer, endStream bool) error {
 		return st.finish()
 	}
 	return nil
+}
+
+// appendBody gathers data (taking over its reference; nil adds nothing)
+// into *body, an RPC message being one frame, and reports whether the body
+// has grown past limit.
+func appendBody(body **network.Buffer, data *network.Buffer, limit int) (tooLarge bool) {
+	switch {
+	case data == nil:
+	case *body == nil:
+		*body = data
+	default:
+		(*body).Append(data.Bytes())
+		data.Release()
+	}
+	return *body != nil && (*body).Len() > limit
 }
 
 // SendTrailers ends the response; RPC protocols carry no trailers.
