@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 const (
@@ -24,6 +25,10 @@ const (
 	maxPooledLine = 16 << 10
 	// maxKeptBatch bounds the batch buffer kept between writes.
 	maxKeptBatch = 4 * batchBytes
+	// gatherInterval is how long the writer lets lines queue after the
+	// first before writing them: a line reaches the file at most this late.
+	// At the queue's 4096 lines it takes 4M lines/s to drop one.
+	gatherInterval = time.Millisecond
 )
 
 // ErrClosed is returned by Reopen after Close.
@@ -35,8 +40,9 @@ var ErrClosed = errors.New("access log closed")
 // Log formats the Entry into a pooled buffer on the caller's goroutine and
 // hands the line to the Logger's writer goroutine through a bounded queue;
 // it never blocks and never does I/O. A line that finds the queue full is
-// dropped and counted (Dropped). The writer takes every line queued at
-// the time and writes them with one Write call (up to 64 KiB at a time).
+// dropped and counted (Dropped). The writer wakes for a line, lets more
+// gather for a millisecond, and writes every line queued by then with one
+// Write call (up to 64 KiB at a time).
 //
 // All methods are safe for concurrent use.
 type Logger struct {
@@ -191,6 +197,10 @@ func (l *Logger) run() {
 		select {
 		case bp := <-l.queue:
 			l.add(bp)
+			// Let the lines of busy traffic gather: one wake of this
+			// goroutine and one write per interval, not one per line
+			// (17% of the proxy's CPU per request at 75k requests/s).
+			time.Sleep(gatherInterval)
 			l.drain()
 		case reply := <-l.reopen:
 			l.drain() // what was logged before Reopen goes to the old file
