@@ -29,44 +29,8 @@ CLK_TCK=$(getconf CLK_TCK)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mosn-boltbench.XXXXXX")
 PIDS=()
 
-log() { printf '%s\n' "$*" >&2; }
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if (($(nproc) >= 2)); then
-	PROXY_CPU=(taskset -c 0)
-	LOAD_CPU=(taskset -c 1)
-else
-	log "warning: fewer than 2 CPUs: nothing pinned"
-	PROXY_CPU=()
-	LOAD_CPU=()
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# wait_ready PORT PID NAME
-wait_ready() {
-	local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 10))
-	while ((SECONDS < deadline)); do
-		kill -0 "$pid" 2>/dev/null || {
-			log "$name exited:"
-			tail -n 20 "$TMP/$name.log" >&2
-			return 1
-		}
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	log "$name: not listening on $port"
-	return 1
-}
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# shellcheck source=lib.sh
+source "$ROOT/test/bench/lib.sh"
 
 # field KEY LINE: the value of KEY=value in boltload's output line.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
@@ -75,8 +39,7 @@ cd "$ROOT"
 go build -o "$TMP/boltload" ./test/bench/boltload
 go build -o "$TMP/boltecho" ./test/bench/boltecho
 if [[ " $TARGETS " == *" mosn "* ]]; then
-	MOSN=${BENCH_MOSN:-$TMP/mosn}
-	[[ -n ${BENCH_MOSN:-} ]] || go build -o "$MOSN" ./cmd/mosn
+	build_mosn
 fi
 
 UP=$(free_port)

@@ -38,55 +38,18 @@ CLK_TCK=$(getconf CLK_TCK)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mosn-h2bench.XXXXXX")
 PIDS=()
 
-log() { printf '%s\n' "$*" >&2; }
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+source "$ROOT/test/bench/lib.sh"
 
 command -v h2load >/dev/null || {
 	log "h2load missing: apt-get install nghttp2-client"
 	exit 2
 }
-if (($(nproc) >= 2)); then
-	PROXY_CPU=(taskset -c 0)
-	LOAD_CPU=(taskset -c 1)
-else
-	log "warning: fewer than 2 CPUs: nothing pinned"
-	PROXY_CPU=()
-	LOAD_CPU=()
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# wait_ready PORT PID NAME
-wait_ready() {
-	local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 10))
-	while ((SECONDS < deadline)); do
-		kill -0 "$pid" 2>/dev/null || {
-			log "$name exited:"
-			tail -n 20 "$TMP/$name.log" >&2
-			return 1
-		}
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	log "$name: not listening on $port"
-	return 1
-}
-
-# cpu_ticks PID: utime+stime of the process (all its threads).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 cd "$ROOT"
 go build -o "$TMP/h2echo" ./test/bench/h2echo
 if [[ " $TARGETS " == *" mosn "* ]]; then
-	MOSN=${BENCH_MOSN:-$TMP/mosn}
-	[[ -n ${BENCH_MOSN:-} ]] || go build -o "$MOSN" ./cmd/mosn
+	build_mosn
 fi
 
 # The HTTP/2 backend: nghttpd serving a file of SIZE bytes (the Go h2echo
