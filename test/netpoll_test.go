@@ -146,37 +146,7 @@ func TestNetpollThousandConnectionsLeakNothing(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 	fds, _, _, _ := fdCounts()
 
-	conns := make([]net.Conn, n)
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c, err := net.DialTimeout("tcp", srv.addr(0), waitBound)
-			if err != nil {
-				errs <- err
-				return
-			}
-			conns[i] = c
-			c.SetDeadline(time.Now().Add(waitBound))
-			msg := fmt.Sprintf("conn %04d", i)
-			got := make([]byte, len(msg))
-			if _, err := c.Write([]byte(msg)); err != nil {
-				errs <- fmt.Errorf("conn %d: write: %v", i, err)
-				return
-			}
-			if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
-				errs <- fmt.Errorf("conn %d: read back %q, %v; want %q", i, got, err, msg)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	conns := openEchoConns(t, srv.addr(0), n)
 	if got := ls.ConnectionActive.Load(); got != n {
 		t.Errorf("with all open: listener connection_active = %d, want %d", got, n)
 	}
@@ -184,15 +154,7 @@ func TestNetpollThousandConnectionsLeakNothing(t *testing.T) {
 	if g := runtime.NumGoroutine() - goroutines; g > n+goroutineSlack {
 		t.Errorf("%d goroutines more with %d idle pairs open: want at most the backend's one each", g, n)
 	}
-	for i, c := range conns {
-		if c == nil {
-			continue
-		}
-		if i%2 == 1 {
-			c.(*net.TCPConn).SetLinger(0)
-		}
-		c.Close()
-	}
+	closeHalfAbortively(conns)
 	waitUntil(t, "the listener's active connections to drop to 0", func() bool { return ls.ConnectionActive.Load() == 0 })
 	waitUntil(t, "the cluster's active connections to drop to 0", func() bool { return cs.ConnectionActive.Load() == 0 })
 	waitUntil(t, "the backend's connections to close", func() bool { return b.open() == 0 })

@@ -53,15 +53,41 @@ func TestThousandConnectionsLeakNothing(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 	fds, _, _, _ := fdCounts()
 
+	conns := openEchoConns(t, srv.addr(0), n)
+	if got := ls.ConnectionActive.Load(); got != n {
+		t.Errorf("with all open: listener connection_active = %d, want %d", got, n)
+	}
+	closeHalfAbortively(conns)
+
+	waitUntil(t, "the listener's active connections to drop to 0", func() bool { return ls.ConnectionActive.Load() == 0 })
+	waitUntil(t, "the cluster's active connections to drop to 0", func() bool { return cs.ConnectionActive.Load() == 0 })
+	waitUntil(t, "the backend's connections to close", func() bool { return b.open() == 0 })
+	if got := ls.ConnectionTotal.Load(); got != n {
+		t.Errorf("listener connection_total = %d, want %d", got, n)
+	}
+	if got := ls.ConnectionDestroy.Load(); got != n {
+		t.Errorf("listener connection_destroy = %d, want %d", got, n)
+	}
+	if got := cs.ConnectionTotal.Load(); got != n {
+		t.Errorf("cluster connection_total = %d, want %d", got, n)
+	}
+	settle(t, goroutines, fds)
+}
+
+// openEchoConns opens n connections to addr at once (64 dials in flight),
+// makes one echo round trip on each, and returns them all open; a
+// connection that failed is nil, and the failure is reported.
+func openEchoConns(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
 	conns := make([]net.Conn, n)
 	errs := make(chan error, n)
-	sem := make(chan struct{}, 64) // dials in flight; all n stay open
+	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c, err := net.DialTimeout("tcp", srv.addr(0), waitBound)
+			c, err := net.DialTimeout("tcp", addr, waitBound)
 			if err != nil {
 				errs <- err
 				return
@@ -84,11 +110,13 @@ func TestThousandConnectionsLeakNothing(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := ls.ConnectionActive.Load(); got != n {
-		t.Errorf("with all open: listener connection_active = %d, want %d", got, n)
-	}
-	// Half close cleanly (FIN), half abortively (RST): the proxy's error
-	// path must free a connection pair as fully as the orderly one.
+	return conns
+}
+
+// closeHalfAbortively closes half of conns cleanly (FIN) and half with a
+// reset (RST): the proxy's error path must free a connection pair as fully
+// as the orderly one.
+func closeHalfAbortively(conns []net.Conn) {
 	for i, c := range conns {
 		if c == nil {
 			continue
@@ -98,20 +126,6 @@ func TestThousandConnectionsLeakNothing(t *testing.T) {
 		}
 		c.Close()
 	}
-
-	waitUntil(t, "the listener's active connections to drop to 0", func() bool { return ls.ConnectionActive.Load() == 0 })
-	waitUntil(t, "the cluster's active connections to drop to 0", func() bool { return cs.ConnectionActive.Load() == 0 })
-	waitUntil(t, "the backend's connections to close", func() bool { return b.open() == 0 })
-	if got := ls.ConnectionTotal.Load(); got != n {
-		t.Errorf("listener connection_total = %d, want %d", got, n)
-	}
-	if got := ls.ConnectionDestroy.Load(); got != n {
-		t.Errorf("listener connection_destroy = %d, want %d", got, n)
-	}
-	if got := cs.ConnectionTotal.Load(); got != n {
-		t.Errorf("cluster connection_total = %d, want %d", got, n)
-	}
-	settle(t, goroutines, fds)
 }
 
 // settle waits until the process is back to at most goroutines (plus a few)
