@@ -245,3 +245,24 @@ func TestPrometheusSinkServesMetrics(t *testing.T) {
 		t.Errorf("the sink serves the admin API: %s", resp.Status)
 	}
 }
+
+// TestPprofServer checks MOSN's pprof key: Go's profiling endpoints answer
+// on 127.0.0.1 only, and not at all without debug.
+func TestPprofServer(t *testing.T) {
+	t.Parallel()
+	b := startHTTP(t, func(w http.ResponseWriter, r *http.Request) {})
+	on := startInProcess(t, httpConfig(t, b.addr(), patch{"pprof", `{"debug": true, "port_value": 0}`}))
+	addr := on.Pprof().Addr().(*net.TCPAddr)
+	if !addr.IP.IsLoopback() {
+		t.Fatalf("pprof bound to %v, want 127.0.0.1", addr)
+	}
+	client, _ := newClient(t, 1)
+	resp, body := request(t, client, "GET", addr.String(), "", "/debug/pprof/goroutine?debug=1", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("GET /debug/pprof/goroutine: %d %.200q", resp.StatusCode, body)
+	}
+	off := startInProcess(t, httpConfig(t, b.addr(), patch{"pprof", `{"debug": false, "port_value": 0}`}))
+	if off.Pprof() != nil {
+		t.Fatalf("pprof served with debug false")
+	}
+}

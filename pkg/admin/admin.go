@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"runtime"
@@ -120,6 +121,21 @@ func NewSink(addr, path string, g prometheus.Gatherer, logger *slog.Logger) *Ser
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+path, promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	return newServer(addr, mux, logger)
+}
+
+// NewPprof makes the server of Go's profiling endpoints, /debug/pprof/, on
+// addr.
+func NewPprof(addr string, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return newServer(addr, mux, logger)
 }
 

@@ -34,9 +34,24 @@ type Config struct {
 	// StaticResources is MOSN's xDS bootstrap (Envoy's static_resources),
 	// kept as written; this package does not interpret it.
 	StaticResources json.RawMessage `json:"static_resources,omitempty"`
-	// Pprof is MOSN's pprof debug server ({"debug": true, "port_value":
-	// 9090}), kept as written.
-	Pprof json.RawMessage `json:"pprof,omitempty"`
+	// Pprof is MOSN's pprof debug server.
+	Pprof *Pprof `json:"pprof,omitempty"`
+}
+
+// Pprof is Go's profiling endpoints (/debug/pprof/), as MOSN configures
+// them: {"debug": true, "port_value": 34902}. They listen on 127.0.0.1
+// only: a profile shows the process's memory.
+type Pprof struct {
+	// Debug turns the server on.
+	Debug bool `json:"debug,omitempty"`
+	// PortValue is the port; required with debug, 0 picks a free one.
+	PortValue uint32 `json:"port_value,omitempty"`
+}
+
+func (p *Pprof) validate(c *checker, path string) {
+	if p.PortValue > 65535 {
+		c.errorf(key(path, "port_value"), "%d: port out of range", p.PortValue)
+	}
 }
 
 // Load reads the config file named file and parses it as Parse does. Relative
@@ -129,6 +144,9 @@ func (c *Config) validate(ch *checker) {
 	}
 	if c.Tracing != nil {
 		c.Tracing.validate(ch, "tracing")
+	}
+	if c.Pprof != nil {
+		c.Pprof.validate(ch, "pprof")
 	}
 }
 

@@ -316,6 +316,7 @@ func TestErrors(t *testing.T) {
 		// Admin, metrics, tracing.
 		{"admin port out of range", []patch{{"admin", `{"address": {"socket_address": {"address": "127.0.0.1", "port_value": 70000}}}`}},
 			"admin.address.socket_address.port_value", "70000: port out of range"},
+		{"pprof port out of range", []patch{{"pprof", `{"debug": true, "port_value": 70000}`}}, "pprof.port_value", "70000: port out of range"},
 		{"admin host name", []patch{{"admin", `{"address": {"socket_address": {"address": "localhost", "port_value": 34901}}}`}},
 			"admin.address.socket_address.address", `"localhost": must be an IP address`},
 		{"prometheus port", []patch{{"metrics", `{"sinks": [{"type": "prometheus", "config": {"port": 70000}}]}`}},

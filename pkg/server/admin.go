@@ -41,6 +41,10 @@ func (s *Server) buildObservability(cfg *config.Config, opts Options, ps *config
 			Logger:   opts.Logger.With("component", "admin"),
 		})
 	}
+	if p := cfg.Pprof; p != nil && p.Debug {
+		addr := net.JoinHostPort("127.0.0.1", strconv.FormatUint(uint64(p.PortValue), 10))
+		s.pprof = admin.NewPprof(addr, opts.Logger.With("component", "pprof"))
+	}
 	if cfg.Metrics == nil {
 		return
 	}
@@ -65,17 +69,37 @@ func (s *Server) buildObservability(cfg *config.Config, opts Options, ps *config
 	}
 }
 
-// observers are the admin server and the sinks, in the order they bind.
+// observers are the admin server, the sinks and the pprof server, in the
+// order they bind.
 func (s *Server) observers() []*admin.Server {
 	var all []*admin.Server
 	if s.admin != nil {
 		all = append(all, s.admin)
 	}
-	return append(all, s.sinks...)
+	all = append(all, s.sinks...)
+	if s.pprof != nil {
+		all = append(all, s.pprof)
+	}
+	return all
+}
+
+// observerName says what o is, for logs and errors.
+func (s *Server) observerName(o *admin.Server) string {
+	switch o {
+	case s.admin:
+		return "admin API"
+	case s.pprof:
+		return "pprof"
+	}
+	return "metrics sink"
 }
 
 // Admin is the admin server; nil when the config has no admin key.
 func (s *Server) Admin() *admin.Server { return s.admin }
+
+// Pprof is the server of Go's profiling endpoints; nil unless the config
+// has pprof.debug.
+func (s *Server) Pprof() *admin.Server { return s.pprof }
 
 // Sinks are the servers of the prometheus metrics sinks, in config order.
 func (s *Server) Sinks() []*admin.Server { return s.sinks }

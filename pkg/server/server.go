@@ -69,6 +69,7 @@ type Server struct {
 	registry *prometheus.Registry
 	admin    *admin.Server
 	sinks    []*admin.Server
+	pprof    *admin.Server // Go's profiling endpoints, with pprof.debug
 	state    atomic.Uint32 // admin.State
 	level    *slog.LevelVar
 	logPath  string
@@ -207,9 +208,6 @@ func checkTopLevel(cfg *config.Config, ps *config.Problems) {
 	}
 	if cfg.Tracing != nil && cfg.Tracing.Enable {
 		ps.Unsupportedf("tracing.enable", "tracing")
-	}
-	if present(cfg.Pprof) {
-		ps.Unsupportedf("pprof", "the pprof server")
 	}
 }
 
@@ -387,10 +385,7 @@ func (s *Server) Start(ctx context.Context) error {
 			for _, bound := range obs[:i] {
 				bound.Close()
 			}
-			if o == s.admin {
-				return fmt.Errorf("admin: %w", err)
-			}
-			return fmt.Errorf("metrics sink: %w", err)
+			return fmt.Errorf("%s: %w", s.observerName(o), err)
 		}
 	}
 	for i, l := range s.listeners {
@@ -411,11 +406,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.state.Store(uint32(admin.StateRunning))
 	for _, o := range obs {
 		o.Serve()
-		what := "admin API"
-		if o != s.admin {
-			what = "metrics sink"
-		}
-		s.log.Info("serving "+what, "address", o.Addr().String())
+		s.log.Info("serving "+s.observerName(o), "address", o.Addr().String())
 	}
 	return nil
 }
