@@ -142,12 +142,26 @@ func (h *Headers) RangeRegular(fn func(name, value []byte) bool) {
 	}
 }
 
-// CopyFrom makes h a copy of src.
+// CopyFrom makes h a copy of src. Memory it has to allocate leaves room
+// for the fields a proxy adds (X-Forwarded-For and the like), so that
+// editing the copy does not allocate again.
 func (h *Headers) CopyFrom(src *Headers) {
+	if cap(h.arena) < len(src.arena) {
+		h.arena = make([]byte, 0, len(src.arena)+copyRoomBytes)
+	}
+	if cap(h.fields) < len(src.fields) {
+		h.fields = make([]field, 0, len(src.fields)+copyRoomFields)
+	}
 	h.arena = append(h.arena[:0], src.arena...)
 	h.fields = append(h.fields[:0], src.fields...)
 	h.live = src.live
 }
+
+// The room CopyFrom leaves when it allocates.
+const (
+	copyRoomBytes  = 128
+	copyRoomFields = 4
+)
 
 // HasToken reports whether the comma-separated value of name contains
 // token, compared case-insensitively (for Connection: close and the like).

@@ -100,7 +100,7 @@ type Conn struct {
 	lastPeer       uint32               // server: the highest stream id the peer opened
 	requests       int                  // client: streams ever started
 	fw             *http2.Framer
-	henc           *hpack.Encoder
+	henc           *encoder
 	hbuf           bytes.Buffer
 	wbuf           *network.Buffer   // small frames being gathered
 	batch          []*network.Buffer // frames waiting for the flusher
@@ -174,7 +174,7 @@ func newConn(nc *network.Conn, server bool, limits stream.Limits) *Conn {
 	// check, and fields over MaxHeaderBytes are answered 431, not treated
 	// as a compression error.
 	c.fw = http2.NewFramer(frameSink{c}, nil)
-	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.henc = newEncoder(&c.hbuf)
 	c.lastRead.Store(time.Now().UnixNano())
 
 	// Our preface (a client's starts with the magic), SETTINGS and the

@@ -2,6 +2,7 @@ package http2
 
 import (
 	"bytes"
+	"io"
 	"strings"
 
 	"golang.org/x/net/http2/hpack"
@@ -255,8 +256,43 @@ func connectionSpecific(name, value []byte) bool {
 	return false
 }
 
-func writeField(e *hpack.Encoder, name string, value []byte) {
-	e.WriteField(hpack.HeaderField{Name: name, Value: string(value)})
+// encoder is a connection's HPACK encoder, with the strings of the fields it
+// has sent kept: hpack wants strings (its dynamic table holds on to them),
+// and the fields a connection sends repeat — names, statuses, content
+// types, lengths — so each is made once instead of once per field (half of
+// the proxy's allocations in an h2load run). The strings kept are bounded.
+type encoder struct {
+	*hpack.Encoder
+	strs  map[string]string
+	bytes int // the length of the strings in strs
+}
+
+const (
+	maxInternedBytes = 2048 // strings kept per connection; then they start over
+	maxInternedLen   = 64   // longer values are not kept
+)
+
+func newEncoder(w io.Writer) *encoder { return &encoder{Encoder: hpack.NewEncoder(w)} }
+
+// str returns b as a string, the one kept if b was seen before.
+func (e *encoder) str(b []byte) string {
+	if s, ok := e.strs[string(b)]; ok { // no allocation to look up
+		return s
+	}
+	s := string(b)
+	if len(b) > maxInternedLen {
+		return s
+	}
+	if e.strs == nil || e.bytes+len(b) > maxInternedBytes {
+		e.strs, e.bytes = make(map[string]string), 0
+	}
+	e.strs[s] = s
+	e.bytes += len(b)
+	return s
+}
+
+func (e *encoder) writeField(name string, value []byte) {
+	e.WriteField(hpack.HeaderField{Name: name, Value: e.str(value)})
 }
 
 // encodeRequest writes a request head: :method, :scheme ("http" when
@@ -264,7 +300,7 @@ func writeField(e *hpack.Encoder, name string, value []byte) {
 // it is then not repeated) and :path, then the regular fields less the
 // connection-specific ones. A gRPC request gets "te: trailers", which
 // gRPC servers may insist on and HTTP/1 hop-by-hop removal takes away.
-func encodeRequest(e *hpack.Encoder, h *protocol.Headers) {
+func encodeRequest(e *encoder, h *protocol.Headers) {
 	method, ok := h.Get(protocol.Method)
 	if !ok || len(method) == 0 {
 		method = []byte("GET")
@@ -274,24 +310,24 @@ func encodeRequest(e *hpack.Encoder, h *protocol.Headers) {
 	if len(authority) == 0 {
 		authority = host
 	}
-	writeField(e, protocol.Method, method)
+	e.writeField(protocol.Method, method)
 	connect := string(method) == "CONNECT"
 	if !connect {
 		scheme, ok := h.Get(protocol.Scheme)
 		if !ok || len(scheme) == 0 {
 			scheme = []byte("http")
 		}
-		writeField(e, protocol.Scheme, scheme)
+		e.writeField(protocol.Scheme, scheme)
 	}
 	if len(authority) > 0 {
-		writeField(e, protocol.Authority, authority)
+		e.writeField(protocol.Authority, authority)
 	}
 	if !connect {
 		path, ok := h.Get(protocol.Path)
 		if !ok || len(path) == 0 {
 			path = []byte("/")
 		}
-		writeField(e, protocol.Path, path)
+		e.writeField(protocol.Path, path)
 	}
 	skipHost := hasHost && bytes.Equal(host, authority)
 	grpc, te := false, false
@@ -306,7 +342,7 @@ func encodeRequest(e *hpack.Encoder, h *protocol.Headers) {
 		case string(n) == "content-type":
 			grpc = bytes.HasPrefix(v, []byte("application/grpc"))
 		}
-		writeField(e, string(n), v)
+		e.writeField(e.str(n), v)
 		return true
 	})
 	if grpc && !te {
@@ -316,21 +352,21 @@ func encodeRequest(e *hpack.Encoder, h *protocol.Headers) {
 
 // encodeResponse writes a response head: :status (200 when absent), then
 // the regular fields less the connection-specific ones.
-func encodeResponse(e *hpack.Encoder, h *protocol.Headers) {
+func encodeResponse(e *encoder, h *protocol.Headers) {
 	status, ok := h.Get(protocol.Status)
 	if !ok || len(status) == 0 {
 		status = []byte("200")
 	}
-	writeField(e, protocol.Status, status)
+	e.writeField(protocol.Status, status)
 	encodeRegular(e, h)
 }
 
 // encodeRegular writes the regular fields less the connection-specific
 // ones (a trailer block, the rest of a head).
-func encodeRegular(e *hpack.Encoder, h *protocol.Headers) {
+func encodeRegular(e *encoder, h *protocol.Headers) {
 	h.RangeRegular(func(n, v []byte) bool {
 		if !connectionSpecific(n, v) {
-			writeField(e, string(n), v)
+			e.writeField(e.str(n), v)
 		}
 		return true
 	})
