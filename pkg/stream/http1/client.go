@@ -123,8 +123,6 @@ type clientConn struct {
 	requests int
 	reused   bool // it has carried a request before
 
-	stream ClientStream
-
 	mu       sync.Mutex
 	active   *ClientStream
 	decoding *ClientStream // the stream whose response the decoder expects
@@ -140,22 +138,25 @@ type ClientStream struct {
 	requestEnd bool
 	gotBytes   bool // some response bytes have arrived
 	reused     bool
-	headEnded  bool // the response has no body: OnHeaders said endStream
-	method     []byte
+	headEnded  bool // the response has no body: OnHeaders says endStream
+	// method is the request's method, for the response decoder (a HEAD
+	// response has no body); longer methods are cut, which changes nothing
+	// the decoder compares.
+	method  [16]byte
+	methodN int
 }
 
 var _ stream.ClientStream = (*ClientStream)(nil)
 
-// newStream starts the connection's next exchange. The ClientStream is
-// reused: a connection carries one exchange at a time, and goes back to the
-// pool only after its stream's receiver has seen the end.
+// newStream starts the connection's next exchange. Each exchange has a
+// ClientStream of its own: the connection goes back to the pool as its
+// response ends, and a late call on the finished stream (a Reset from a
+// timer) must find it no longer active rather than reach the next one.
 func (cc *clientConn) newStream(r stream.Receiver) *ClientStream {
 	cc.requests++
-	st := &cc.stream
-	*st = ClientStream{cc: cc, receiver: r, reused: cc.reused, method: st.method[:0]}
+	st := &ClientStream{cc: cc, receiver: r, reused: cc.reused}
 	cc.mu.Lock()
 	cc.active = st
-	cc.decoding = nil // st is reused: the decoder must hear this request's method
 	cc.mu.Unlock()
 	return st
 }
@@ -189,7 +190,7 @@ func (st *ClientStream) SendHeaders(h *protocol.Headers, endStream bool) error {
 		// The read goroutine hands it to the response decoder (HEAD
 		// responses have no body); cc.mu orders the two.
 		st.cc.mu.Lock()
-		st.method = append(st.method[:0], m...)
+		st.methodN = copy(st.method[:], m)
 		st.cc.mu.Unlock()
 	}
 	if !endStream && !h.Has("content-length") {
@@ -271,11 +272,14 @@ func (st *ClientStream) Reset() {
 		st.head = nil
 	}
 	st.cc.mu.Lock()
-	if st.cc.active == st {
+	mine := st.cc.active == st
+	if mine {
 		st.cc.active = nil
 	}
 	st.cc.mu.Unlock()
-	st.cc.conn.Close(network.CloseNoFlush)
+	if mine { // a finished exchange's connection may carry another now
+		st.cc.conn.Close(network.CloseNoFlush)
+	}
 }
 
 func (cc *clientConn) current() *ClientStream {
@@ -290,7 +294,7 @@ func (cc *clientConn) reading() *ClientStream {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.active != nil && cc.decoding != cc.active {
-		cc.dec.SetRequestMethod(cc.active.method)
+		cc.dec.SetRequestMethod(cc.active.method[:cc.active.methodN])
 		cc.decoding = cc.active
 	}
 	return cc.active
@@ -348,23 +352,30 @@ func (cc *clientConn) OnData(_ *network.Conn, buf *network.Buffer, end bool) net
 				continue // interim: the final response follows
 			}
 			// A response without a body (HEAD, 204, 304) is over with its
-			// head; the decoder's EventEnd for it follows.
-			st.headEnded = cc.dec.Body() == codec.BodyNone
-			st.receiver.OnHeaders(cc.dec.Head(), st.headEnded)
+			// head: it goes up at the decoder's EventEnd, which follows.
+			if st.headEnded = cc.dec.Body() == codec.BodyNone; !st.headEnded {
+				st.receiver.OnHeaders(cc.dec.Head(), false)
+			}
 		case codec.EventData:
 			st.receiver.OnData(cc.dec.Data(), false)
 		case codec.EventEnd:
 			if s := cc.dec.Status(); s >= 100 && s < 200 {
 				continue
 			}
+			// The connection goes back to the pool before the end goes up:
+			// the end may let the client send its next request at once,
+			// which must find the connection idle (not open another, or
+			// meet max_connections). The decoder's head and trailers stay
+			// until this goroutine decodes again.
+			cc.responseDone(st)
 			switch t := cc.dec.Trailers(); {
 			case st.headEnded:
+				st.receiver.OnHeaders(cc.dec.Head(), true)
 			case t.Len() > 0:
 				st.receiver.OnTrailers(t)
 			default:
 				st.receiver.OnData(nil, true)
 			}
-			cc.responseDone(st)
 			return network.Stop
 		}
 	}
