@@ -240,37 +240,9 @@ func (s *skipper) value(depth int) error {
 	case 0x5e:
 		return s.skipN(2)
 	case 'A', 'B': // binary chunks
-		for {
-			n, err := s.uint16()
-			if err != nil {
-				return err
-			}
-			if err := s.skipN(n); err != nil {
-				return err
-			}
-			if b == 'B' {
-				return nil
-			}
-			if b, err = s.byte1(); err != nil || (b != 'A' && b != 'B') {
-				return errHessian
-			}
-		}
+		return s.chunks(b, 'A', 'B', s.skipN)
 	case 'R', 'S': // string chunks
-		for {
-			n, err := s.uint16()
-			if err != nil {
-				return err
-			}
-			if err := s.stringChars(n); err != nil {
-				return err
-			}
-			if b == 'S' {
-				return nil
-			}
-			if b, err = s.byte1(); err != nil || (b != 'R' && b != 'S') {
-				return errHessian
-			}
-		}
+		return s.chunks(b, 'R', 'S', s.stringChars)
 	case 'C': // class definition: name, field count, field names
 		if err := s.value(depth); err != nil {
 			return err
@@ -378,4 +350,24 @@ func countParams(desc []byte) (int, bool) {
 		n++
 	}
 	return n, true
+}
+
+// chunks skips a chunked binary or string whose first tag is b: chunks of
+// a uint16 length read by body, tagged more until the final one.
+func (s *skipper) chunks(b, more, final byte, body func(int) error) error {
+	for {
+		n, err := s.uint16()
+		if err != nil {
+			return err
+		}
+		if err := body(n); err != nil {
+			return err
+		}
+		if b == final {
+			return nil
+		}
+		if b, err = s.byte1(); err != nil || (b != more && b != final) {
+			return errHessian
+		}
+	}
 }
